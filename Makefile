@@ -1,0 +1,40 @@
+# bstdg: `make train` runs the default experiment, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Use the offline data copy beside the checkout unless the user chose a data dir.
+ifeq ($(origin BSTDG_DATA_DIR), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export BSTDG_DATA_DIR := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: setup train test test-fast lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+train: setup
+	$(VENV)/bin/bstdg-train $(ARGS)
+
+test: setup
+	WANDB_MODE=disabled OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2 \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	WANDB_MODE=disabled OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests
+
+bench: setup
+	$(VENV)/bin/bstdg-bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
