@@ -1,0 +1,198 @@
+"""Shared DataModule machinery: argument checks, seeded train/val split, loaders."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data._utils.collate import default_collate
+
+from bstdg.data.errors import InvalidDataConfigError
+from bstdg.data.paths import resolve_data_dir
+
+ValSize = int | float
+
+
+def check_loader_args(batch_size: int, num_workers: int) -> None:
+    """Refuse batch_size < 1 and num_workers < 0."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidDataConfigError(
+            f"batch_size={batch_size!r} is invalid: it must be an integer >= 1."
+        )
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise InvalidDataConfigError(
+            f"num_workers={num_workers!r} is invalid: it must be an integer >= 0."
+        )
+
+
+def check_val_size(val_size: ValSize) -> None:
+    """Refuse val_size values that are invalid whatever the data size."""
+    if isinstance(val_size, bool) or not isinstance(val_size, int | float):
+        raise InvalidDataConfigError(
+            f"val_size={val_size!r} is invalid: use an int count >= 0 or a float "
+            f"fraction in [0, 1) of the training set."
+        )
+    if isinstance(val_size, float) and not 0.0 <= val_size < 1.0:
+        raise InvalidDataConfigError(
+            f"val_size={val_size} is invalid: a float val_size is a fraction of the training "
+            f"set and must be in [0, 1)."
+        )
+    if isinstance(val_size, int) and val_size < 0:
+        raise InvalidDataConfigError(f"val_size={val_size} is invalid: a count must be >= 0.")
+
+
+def val_count(val_size: ValSize, n_train: int, name: str) -> int:
+    """Number of validation samples carved out of `n_train` training samples."""
+    check_val_size(val_size)
+    n_val = round(val_size * n_train) if isinstance(val_size, float) else int(val_size)
+    if n_val >= n_train:
+        raise InvalidDataConfigError(
+            f"val_size={val_size} gives {n_val} validation samples, but the {name} training set "
+            f"has only {n_train}: use an int in [0, {n_train - 1}] or a float in [0, 1)."
+        )
+    return n_val
+
+
+def split_train_val(
+    n_train: int, val_size: ValSize, seed: int, name: str = "dataset"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split of range(n_train) into sorted (train, val) index arrays."""
+    n_val = val_count(val_size, n_train, name)
+    perm = torch.randperm(n_train, generator=torch.Generator().manual_seed(seed)).numpy()
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+class ArrayDataset(Dataset):
+    """In-memory dataset over `x` (N, D) uint8 and `y` (N,) int64; fetches whole batches."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+        self.x = torch.from_numpy(np.ascontiguousarray(x))
+        self.y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[i], self.y[i]
+
+    def __getitems__(self, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(idx, dtype=torch.long)
+        return self.x[index], self.y[index]
+
+
+def collate_batch(batch: Any) -> Any:
+    """Pass through batches already built by `__getitems__`; default-collate sample lists."""
+    if isinstance(batch, tuple):
+        return batch
+    return default_collate(batch)
+
+
+class SplitDataModule(pl.LightningDataModule):
+    """Base DataModule: subclasses implement `_load()` returning (full train set, test set)."""
+
+    name: str = "dataset"
+    n_inputs: int
+    n_classes: int
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        val_size: ValSize = 0.1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        check_loader_args(batch_size, num_workers)
+        check_val_size(val_size)
+        self.data_dir = data_dir
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.val_size = val_size
+        self.seed = seed
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+        self._warned_no_val = False
+
+    @property
+    def root(self) -> Path:
+        """Resolved data root directory."""
+        return resolve_data_dir(self.data_dir)
+
+    def _check_declared(self, n_inputs: int | None, n_classes: int | None) -> None:
+        """Refuse config-declared sizes (used for interpolation) that differ from the data's."""
+        for key, declared, actual in (
+            ("n_inputs", n_inputs, self.n_inputs),
+            ("n_classes", n_classes, self.n_classes),
+        ):
+            if declared is not None and declared != actual:
+                raise InvalidDataConfigError(
+                    f"{key}={declared} does not match {self.name}, whose {key} is {actual} with "
+                    f"these options: set data.{key}={actual} (or leave it null)."
+                )
+
+    def _load(self) -> tuple[Dataset, Dataset]:
+        raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        """Nothing to download: data must already be on disk (see bstdg.data.download)."""
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load the data once and carve the seeded validation split from the training set."""
+        if self.test_set is not None:
+            return
+        full_train, test = self._load()
+        train_idx, val_idx = split_train_val(len(full_train), self.val_size, self.seed, self.name)
+        self.train_set = Subset(full_train, train_idx.tolist())
+        self.val_set = Subset(full_train, val_idx.tolist()) if len(val_idx) else None
+        self.test_set = test
+
+    @property
+    def collate_fn(self) -> Callable[[Any], Any]:
+        """Batch collation used by every loader."""
+        return collate_batch
+
+    def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must be called before loaders")
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            collate_fn=self.collate_fn,
+            generator=generator,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Loader over the validation split; with val_size=0, over the test split (warns once)."""
+        if self.val_set is None and self.test_set is not None:
+            if not self._warned_no_val:
+                warnings.warn(
+                    f"{self.name}: val_size=0, so validation runs on the TEST split; "
+                    f"do not use val metrics for model selection.",
+                    stacklevel=2,
+                )
+                self._warned_no_val = True
+            return self._loader(self.test_set, shuffle=False)
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
