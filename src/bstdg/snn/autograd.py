@@ -1,0 +1,84 @@
+"""The spike-timing-dependent gradient as one ``torch.autograd.Function``.
+
+Forward runs the integer-time simulation (no graph through time); backward applies the
+rule of ``bstdg.snn.rules`` to the stored input and output times only, so memory per layer
+is O(B * N), independent of T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from bstdg.snn.functional import first_spike_times, timing_grads
+from bstdg.snn.rules import GradientRule
+from bstdg.snn.spikes import binarize
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Everything the Function needs besides tensors."""
+
+    T: int
+    delay: int
+    binary: bool
+    rule: GradientRule
+    backend: str
+
+
+class SpikeTimingFunction(torch.autograd.Function):
+    """t_out, v_fire, v_end = f(t_in, W_latent, theta); gradients for (t_in, W, theta)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        t_in: torch.Tensor,
+        weight: torch.Tensor,
+        threshold: torch.Tensor,
+        spec: LayerSpec,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        w_hat = binarize(weight) if spec.binary else weight
+        out = first_spike_times(t_in.detach(), w_hat.detach(), threshold.detach(), spec.T,
+                                spec.delay, spec.backend)
+        t_out = out.times.to(torch.float32)
+        ctx.spec = spec
+        ctx.threshold_shape = threshold.shape
+        ctx.save_for_backward(t_in.detach(), t_out, weight.detach(), out.v_fire)
+        ctx.mark_non_differentiable(out.v_fire, out.v_end)
+        return t_out, out.v_fire, out.v_end
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: Any, grad_t_out: torch.Tensor, _gv: torch.Tensor, _ge: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
+        t_in, t_out, weight, v_fire = ctx.saved_tensors
+        spec: LayerSpec = ctx.spec
+        rule = spec.rule
+        g = grad_t_out.float()
+        if rule.normalize:
+            g = g / (g.norm(dim=1, keepdim=True) + rule.eps) / g.shape[0]
+        if rule.kernel == "linear_relpsp":
+            g = g / v_fire.abs().clamp(min=1.0)
+        need_t, need_w, need_theta = ctx.needs_input_grad[:3]
+        grad_w = grad_t_in = grad_theta = None
+        if need_t or need_w:
+            w_back = rule.backprop_matrix(weight, spec.binary)
+            grad_w, grad_t_in = timing_grads(
+                t_in, t_out, g, w_back, rule.kernel_spec(spec.T), spec.T, spec.backend
+            )
+            grad_w = grad_w.to(weight.dtype)
+        if need_theta:
+            per_neuron = rule.threshold_grad_scale * g.sum(0)
+            grad_theta = per_neuron.sum().reshape(ctx.threshold_shape) if (
+                len(ctx.threshold_shape) == 0 or ctx.threshold_shape.numel() == 1
+            ) else per_neuron.reshape(ctx.threshold_shape)
+        return (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None
+
+
+def spike_timing_layer(
+    t_in: torch.Tensor, weight: torch.Tensor, threshold: torch.Tensor, spec: LayerSpec
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Functional entry: float spike times (integer-valued), v_fire, v_end."""
+    return SpikeTimingFunction.apply(t_in, weight, threshold, spec)

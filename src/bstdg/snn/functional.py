@@ -1,0 +1,88 @@
+"""Public functional API of the single-spike IF layer, dispatching to one backend.
+
+Backends give identical spike times and matching gradients:
+``reference`` (time-stepped, readable), ``torch`` (vectorised; the GPU path),
+``numba`` (event-driven fused CPU kernel). ``auto`` / ``fast`` pick numba for CPU tensors
+when numba is importable and torch otherwise (always torch on CUDA).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.util import find_spec
+
+import torch
+
+from bstdg.snn.reference import forward_reference, grads_reference
+from bstdg.snn.rules import KernelSpec
+from bstdg.snn.spikes import SpikeTimes, check_times, threshold_vector
+from bstdg.snn.torch_backend import forward_torch, grads_torch
+
+BACKENDS = ("auto", "fast", "reference", "torch", "numba")
+
+ForwardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int, int], SpikeTimes]
+GradsFn = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """Map ``auto``/``fast`` to a concrete backend for tensors on ``device``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if backend in ("auto", "fast"):
+        if device.type == "cpu" and find_spec("numba") is not None:
+            return "numba"
+        return "torch"
+    if backend == "numba" and device.type != "cpu":
+        raise ValueError("the numba backend runs on CPU tensors only; use backend=torch or auto")
+    return backend
+
+
+def _kernels(backend: str) -> tuple[ForwardFn, GradsFn]:
+    if backend == "reference":
+        return forward_reference, grads_reference
+    if backend == "torch":
+        return forward_torch, grads_torch
+    from bstdg.snn.numba_backend import forward_numba, grads_numba
+
+    return forward_numba, grads_numba
+
+
+def first_spike_times(
+    t_in: torch.Tensor,
+    weight: torch.Tensor,
+    threshold: torch.Tensor | float,
+    T: int,
+    delay: int = 1,
+    backend: str = "auto",
+) -> SpikeTimes:
+    """First spike times of a non-leaky IF layer with instantaneous synapses.
+
+    V_j(t) = sum_i w_ji [t_i <= t];  t_j = min{t + d : V_j(t) > theta_j}, simulated for
+    t + d <= T - 1; neurons that do not cross get t_j = T. ``t_in``: (B, N_in) integers
+    in [0, T] (T = no spike); ``weight``: (N_out, N_in) forward weights (real or +-1);
+    ``threshold``: scalar, (1,) or (N_out,). Returns times (int64), v_fire and v_end.
+    """
+    check_times(t_in, T)
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 time steps, got {delay}")
+    if weight.dim() != 2 or weight.shape[1] != t_in.shape[1]:
+        raise ValueError(
+            f"weight must have shape (N_out, {t_in.shape[1]}), got {tuple(weight.shape)}"
+        )
+    theta = threshold_vector(threshold, weight.shape[0], weight)
+    forward, _ = _kernels(resolve_backend(backend, t_in.device))
+    return forward(t_in, weight.detach(), theta, T, delay)
+
+
+def timing_grads(
+    t_in: torch.Tensor,
+    t_out: torch.Tensor,
+    g: torch.Tensor,
+    w_back: torch.Tensor,
+    spec: KernelSpec,
+    T: int,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dL/dW, dL/dt_in) of the spike-timing-dependent gradient for given dL/dt_out = g."""
+    _, grads = _kernels(resolve_backend(backend, t_in.device))
+    return grads(t_in, t_out, g, w_back, spec, T)

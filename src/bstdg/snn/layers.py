@@ -1,0 +1,172 @@
+"""Thin ``nn.Module`` wrappers: a single-spike IF layer and a stack of them.
+
+Modules hold parameters only; nothing is carried from one call to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from bstdg.snn.autograd import LayerSpec, spike_timing_layer
+from bstdg.snn.functional import BACKENDS
+from bstdg.snn.rules import GradientRule
+
+THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron")
+
+
+class SpikingLinear(nn.Module):
+    """Fully connected single-spike IF layer with real latent weights.
+
+    Forward weights are sign(W) (sign(0) = +1) when ``binary`` else W. The threshold is
+    fixed (a buffer) or trained per layer / per neuron and clamped at ``threshold_min``
+    by :meth:`constrain_`. ``latent_clip`` bounds |W| (BinaryConnect-style) when set.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        T: int,
+        binary: bool = True,
+        threshold_mode: str = "per_neuron",
+        threshold_init: float = 10.0,
+        threshold_min: float = 1.0,
+        delay: int = 1,
+        rule: GradientRule | None = None,
+        init_range: Sequence[float] = (-2.5, 2.5),
+        latent_clip: float | None = None,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"layer sizes must be >= 1, got {in_features} -> {out_features}")
+        if threshold_mode not in THRESHOLD_MODES:
+            raise ValueError(
+                f"unknown threshold_mode {threshold_mode!r}; valid: {', '.join(THRESHOLD_MODES)}"
+            )
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        if len(init_range) != 2 or init_range[0] >= init_range[1]:
+            raise ValueError(f"init_range must be [low, high] with low < high, got {init_range}")
+        if latent_clip is not None and latent_clip <= 0:
+            raise ValueError(f"latent_clip must be > 0 or null, got {latent_clip}")
+        self.in_features, self.out_features = in_features, out_features
+        self.threshold_mode = threshold_mode
+        self.threshold_min = threshold_min
+        self.latent_clip = latent_clip
+        self.spec = LayerSpec(T=T, delay=delay, binary=binary, rule=rule or GradientRule(),
+                              backend=backend)
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(*init_range))
+        self.init_range = tuple(init_range)
+        shape = (out_features,) if threshold_mode == "per_neuron" else (1,)
+        theta = torch.full(shape, float(threshold_init))
+        if threshold_mode == "fixed":
+            self.register_buffer("threshold", theta)
+        else:
+            self.threshold = nn.Parameter(theta)
+
+    def forward(self, t_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, N_in) spike times -> (times, v_fire, v_end), each (B, N_out)."""
+        return spike_timing_layer(t_in.float(), self.weight, self.threshold, self.spec)
+
+    @torch.no_grad()
+    def constrain_(self) -> None:
+        """Apply the parameter constraints after an optimiser step."""
+        if isinstance(self.threshold, nn.Parameter):
+            self.threshold.clamp_(min=self.threshold_min)
+        if self.latent_clip is not None:
+            self.weight.clamp_(-self.latent_clip, self.latent_clip)
+
+    @torch.no_grad()
+    def reinit_neurons_(self, mask: torch.Tensor) -> int:
+        """Re-draw the incoming weights of the neurons in ``mask`` (dead-neuron reset)."""
+        count = int(mask.sum())
+        if count:
+            fresh = torch.empty(count, self.in_features, device=self.weight.device)
+            self.weight[mask] = fresh.uniform_(*self.init_range).to(self.weight.dtype)
+        return count
+
+    def extra_repr(self) -> str:
+        s = self.spec
+        return (f"{self.in_features} -> {self.out_features}, T={s.T}, binary={s.binary}, "
+                f"threshold={self.threshold_mode}, delay={s.delay}, kernel={s.rule.kernel}")
+
+
+class NetOutput(NamedTuple):
+    """Spike times of every layer (last = output) and the output layer's potentials."""
+
+    times: list[torch.Tensor]
+    v_fire: torch.Tensor
+    v_end: torch.Tensor
+
+    @property
+    def out_times(self) -> torch.Tensor:
+        return self.times[-1]
+
+    @property
+    def hidden_times(self) -> list[torch.Tensor]:
+        return self.times[:-1]
+
+
+def _per_layer(value: float | Sequence[float], n_layers: int, name: str) -> list:
+    if isinstance(value, (int, float)):
+        return [value] * n_layers
+    values = list(value)
+    if len(values) != n_layers:
+        raise ValueError(f"{name} needs one entry per layer ({n_layers}), got {values}")
+    return values
+
+
+class SpikingNet(nn.Module):
+    """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes."""
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_classes: int,
+        T: int,
+        hidden: Sequence[int] = (600,),
+        binary: bool = True,
+        threshold_mode: str = "per_neuron",
+        threshold_init: float | Sequence[float] = (10.0, 5.0),
+        threshold_min: float = 1.0,
+        delay: int = 1,
+        rule: GradientRule | Mapping | None = None,
+        init_range: Sequence[float] | Sequence[Sequence[float]] = ((-2.5, 2.5), (-24.0, 24.0)),
+        latent_clip: float | None = None,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        sizes = [int(n_inputs), *[int(h) for h in hidden], int(n_classes)]
+        n_layers = len(sizes) - 1
+        if isinstance(rule, Mapping):
+            rule = GradientRule(**dict(rule))
+        ranges = list(init_range)
+        if ranges and isinstance(ranges[0], (int, float)):
+            ranges = [ranges] * n_layers
+        ranges = _per_layer(ranges, n_layers, "init_range")
+        thetas = _per_layer(threshold_init, n_layers, "threshold_init")
+        self.T = T
+        self.sizes = sizes
+        self.layers = nn.ModuleList(
+            SpikingLinear(sizes[k], sizes[k + 1], T, binary, threshold_mode, thetas[k],
+                          threshold_min, delay, rule, ranges[k], latent_clip, backend)
+            for k in range(n_layers)
+        )
+
+    def forward(self, t_in: torch.Tensor) -> NetOutput:
+        times: list[torch.Tensor] = []
+        t = t_in
+        v_fire = v_end = t_in
+        for layer in self.layers:
+            t, v_fire, v_end = layer(t)
+            times.append(t)
+        return NetOutput(times, v_fire, v_end)
+
+    def constrain_(self) -> None:
+        for layer in self.layers:
+            layer.constrain_()

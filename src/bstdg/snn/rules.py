@@ -1,0 +1,94 @@
+"""The spike-timing-dependent gradient family, as options of one layer (method.md §2.5).
+
+For a layer with input times t_i, output times t_j and upstream gradient G = dL/dt_out:
+
+1. optional per-sample L2 normalisation, averaged over the batch:
+   g_b = G_b / (||G_b||_2 + eps) / B;
+2. ``linear_relpsp`` divides g_j by the causal weight sum sum_{i in C_j} w_ji (STDBP);
+3. dL/dw_ji     = -kappa(t_j - t_i) g_j   on causal pairs m_ji = [t_i < t_j]
+                  (optional anti-causal term -B exp(-|delta|/tau) for the exp kernel);
+4. dL/dtheta_j  = +threshold_grad_scale g_j   (dt/dV ~ -1 and dV/dtheta = -1);
+5. dL/dt_i      = sum_j g_j w~_ji m_ji with w~ the latent weight (BS4NN), alpha sign(w)
+                  (strict straight-through, alpha = mean|w|) or sign(w).
+
+Kernels kappa(delta), delta = t_j - t_i >= 0: ``const`` A (S4NN, SSTDP as released),
+``exp`` A exp(-delta / tau) (temporal locality; the BSTDG default), ``linear_relpsp`` A delta
+(before the 1 / sum w scaling of step 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+KERNELS = ("const", "exp", "linear_relpsp")
+BACKPROP_WEIGHTS = ("latent", "binary_scaled", "binary")
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A kernel resolved for one window length T (tau is a number here)."""
+
+    kind: str
+    A: float
+    B: float
+    tau: float
+    inclusive: bool
+
+    @property
+    def anti_causal(self) -> bool:
+        return self.kind == "exp" and self.B != 0.0
+
+    def kappa(self, delta: torch.Tensor) -> torch.Tensor:
+        """kappa(delta) for delta = t_j - t_i (only used on causal pairs)."""
+        if self.kind == "const":
+            return torch.full_like(delta, self.A)
+        if self.kind == "exp":
+            return self.A * torch.exp(-delta / self.tau)
+        return self.A * delta
+
+
+@dataclass(frozen=True)
+class GradientRule:
+    """Options of the spike-timing-dependent gradient (see the module docstring).
+
+    ``tau`` is in time steps; ``None`` means T / 8. ``causal_inclusive`` counts t_i == t_j
+    as causal (SSTDP, which uses delay 0).
+    """
+
+    kernel: str = "exp"
+    tau: float | None = None
+    A: float = 1.0
+    B: float = 0.0
+    normalize: bool = True
+    backprop_weights: str = "latent"
+    causal_inclusive: bool = False
+    threshold_grad_scale: float = 1.0
+    eps: float = 1e-10
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {self.kernel!r}; valid: {', '.join(KERNELS)}")
+        if self.backprop_weights not in BACKPROP_WEIGHTS:
+            raise ValueError(
+                f"unknown backprop_weights {self.backprop_weights!r}; "
+                f"valid: {', '.join(BACKPROP_WEIGHTS)}"
+            )
+        if self.tau is not None and self.tau <= 0:
+            raise ValueError(f"tau must be > 0 time steps (or null for T/8), got {self.tau}")
+        if self.B and self.kernel != "exp":
+            raise ValueError("the anti-causal term B applies to the exp kernel only; set B: 0")
+
+    def kernel_spec(self, T: int) -> KernelSpec:
+        tau = float(self.tau) if self.tau is not None else T / 8.0
+        return KernelSpec(self.kernel, float(self.A), float(self.B), tau, self.causal_inclusive)
+
+    def backprop_matrix(self, weight: torch.Tensor, binary: bool) -> torch.Tensor:
+        """The weights w~ through which the error reaches the layer below."""
+        if not binary or self.backprop_weights == "latent":
+            return weight
+        sign = torch.where(weight >= 0, 1.0, -1.0).to(weight.dtype)
+        if self.backprop_weights == "binary":
+            return sign
+        return weight.abs().mean() * sign
