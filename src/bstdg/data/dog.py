@@ -27,7 +27,8 @@ def dog_on_off(
     """ON/OFF DoG channels of uint8 images (N, H, W) → uint8 (N, 2, H, W).
 
     DoG = G(sigma1) * img - G(sigma2) * img; ON = max(DoG, 0), OFF = max(-DoG, 0); both
-    channels of one image are rescaled together so that its largest response is 255.
+    channels of one image are rescaled together so that its largest response is 255
+    (responses weaker than one grey level are not amplified, so flat images stay 0).
     """
     images = np.asarray(images, dtype=np.uint8)
     out = np.empty((len(images), 2, *images.shape[1:]), dtype=np.uint8)
@@ -35,6 +36,6 @@ def dog_on_off(
         x = torch.from_numpy(images[start : start + chunk]).to(torch.float32).unsqueeze(1) / 255
         dog = _blur(x, sigma1, size) - _blur(x, sigma2, size)
         on_off = torch.cat([dog.clamp(min=0), (-dog).clamp(min=0)], dim=1)
-        peak = on_off.amax(dim=(1, 2, 3), keepdim=True).clamp(min=1e-12)
+        peak = on_off.amax(dim=(1, 2, 3), keepdim=True).clamp(min=1 / 255)
         out[start : start + chunk] = (on_off / peak * 255.0).round().to(torch.uint8).numpy()
     return out
