@@ -32,9 +32,15 @@ def _sync_threads() -> int:
     return n
 
 
+def _numpy(x: torch.Tensor) -> np.ndarray:
+    """A numpy view of a CPU tensor (conversions are then done by single-threaded numpy,
+    so no torch OpenMP team is left spinning while the numba kernel runs)."""
+    return x.detach().cpu().numpy()
+
+
 def _times_array(t: torch.Tensor) -> np.ndarray:
     """Integer-valued spike times (int64 or float) as a contiguous int64 numpy array."""
-    return t.detach().cpu().to(torch.int64).contiguous().numpy()
+    return np.ascontiguousarray(_numpy(t), dtype=np.int64)
 
 
 def forward_numba(
@@ -43,7 +49,7 @@ def forward_numba(
     """Same semantics as ``forward_reference`` (event-driven; cost independent of T)."""
     batch = t_in.shape[0]
     n_out = w_hat.shape[0]
-    w_hat = w_hat.detach().cpu()
+    w_np = _numpy(w_hat)
     times = torch.empty(batch, n_out, dtype=torch.int64)
     v_fire = torch.empty(batch, n_out, dtype=torch.float32)
     v_end = torch.empty(batch, n_out, dtype=torch.float32)
@@ -53,13 +59,14 @@ def forward_numba(
         v_end.zero_()
         return SpikeTimes(times, v_fire, v_end)
     t_np = _times_array(t_in)
-    theta_np = theta.detach().cpu().to(torch.float64).reshape(-1).expand(n_out).contiguous().numpy()
-    binary = bool(torch.all(w_hat.abs() == 1))
-    if binary:
-        w_t = w_hat.t().to(torch.int8).contiguous().numpy()
+    theta_np = np.ascontiguousarray(
+        np.broadcast_to(_numpy(theta).reshape(-1), (n_out,)), dtype=np.float64
+    )
+    if bool(np.all(np.abs(w_np) == 1)):
+        w_t = np.ascontiguousarray(w_np.T, dtype=np.int8)
         kernel = _k.forward_binary
     else:
-        w_t = w_hat.t().to(torch.float64).contiguous().numpy()
+        w_t = np.ascontiguousarray(w_np.T, dtype=np.float64)
         kernel = _k.forward_real
     _sync_threads()
     kernel(t_np, w_t, theta_np, int(T), int(delay), times.numpy(), v_fire.numpy(), v_end.numpy())
@@ -98,8 +105,8 @@ def grads_numba(
     _k.grads(
         _times_array(t_in),
         _times_array(t_out),
-        g.detach().cpu().to(torch.float64).contiguous().numpy(),
-        w_back.detach().cpu().t().to(torch.float32).contiguous().numpy(),
+        np.ascontiguousarray(_numpy(g), dtype=np.float64),
+        np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32),
         _kappa_table(spec, int(T)),
         bool(spec.inclusive),
         int(T),
@@ -108,5 +115,5 @@ def grads_numba(
         grad_t_in.numpy(),
     )
     grad_w_t = parts[0] if n_chunks == 1 else parts.sum(axis=0)
-    grad_w = torch.from_numpy(grad_w_t).t().to(torch.float32).contiguous()
+    grad_w = torch.from_numpy(np.ascontiguousarray(grad_w_t.T, dtype=np.float32))
     return grad_w, grad_t_in

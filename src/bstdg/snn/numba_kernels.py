@@ -162,6 +162,42 @@ def _masked_dot(mask_g, row):  # pragma: no cover - compiled
     return acc
 
 
+@numba.njit(**_OPTS)
+def _grads_chunk(
+    t_in, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc, grad_t_in
+):  # pragma: no cover - compiled
+    """Serial body of ``grads`` for samples lo..hi-1 (kept out of the prange loop so that
+    LLVM vectorises it like any plain function)."""
+    n_in = t_in.shape[1]
+    n_out = t_out.shape[1]
+    order = np.empty(n_in, np.int64)
+    tsort = np.empty(n_in, np.int64)
+    counts = np.empty(T + 1, np.int64)
+    coef = np.empty(n_out, np.float64)
+    mask_g = np.empty(n_out, np.float64)
+    for b in range(lo, hi):
+        grad_t_in[b, :] = 0.0
+        n = sort_spikes(t_in[b], T, order, tsort, counts)
+        g_row = g[b]
+        to_row = t_out[b]
+        p = 0
+        while p < n:
+            step = tsort[p]
+            for j in range(n_out):
+                gj = g_row[j]
+                tj = to_row[j]
+                coef[j] = kappa_table[tj - step + T] * gj
+                causal = tj > step or (inclusive and tj == step)
+                mask_g[j] = gj if causal else 0.0
+            while p < n and tsort[p] == step:
+                i = order[p]
+                row = acc[i]
+                for j in range(n_out):
+                    row[j] += coef[j]
+                grad_t_in[b, i] = _masked_dot(mask_g, wb_t[i])
+                p += 1
+
+
 @numba.njit(parallel=True, **_OPTS)
 def grads(
     t_in, t_out, g, wb_t, kappa_table, inclusive, T, n_chunks, grad_w_parts, grad_t_in
@@ -169,41 +205,16 @@ def grads(
     """Fused backward over causal (and anti-causal) spiking pairs.
 
     t_in (B, N_in) int64; t_out (B, N_out) int64; g (B, N_out) float64;
-    wb_t (N_in, N_out) float32 = w_back^T; kappa_table[delta + T] (float64) is the full
-    kernel with its sign, -kappa (zero where a pair does not contribute), for delta = t_j - t_i in [-T, T].
+    wb_t (N_in, N_out) float32 = w_back^T; kappa_table[delta + T] (float64) holds -kappa
+    for delta = t_j - t_i in [-T, T] (zero where a pair does not contribute).
     The batch is split into ``n_chunks`` contiguous chunks, one per thread; chunk c adds
     sum_b -kappa * g into grad_w_parts[c] (N_in, N_out, float64, zeroed by the caller), so
     no two threads write the same memory. grad_t_in (B, N_in) float32 is written in place.
     """
-    batch, n_in = t_in.shape
-    n_out = t_out.shape[1]
+    batch = t_in.shape[0]
     for c in numba.prange(n_chunks):
         lo = c * batch // n_chunks
         hi = (c + 1) * batch // n_chunks
-        acc = grad_w_parts[c]
-        order = np.empty(n_in, np.int64)
-        tsort = np.empty(n_in, np.int64)
-        counts = np.empty(T + 1, np.int64)
-        coef = np.empty(n_out, np.float64)
-        mask_g = np.empty(n_out, np.float64)
-        for b in range(lo, hi):
-            grad_t_in[b, :] = 0.0
-            n = sort_spikes(t_in[b], T, order, tsort, counts)
-            g_row = g[b]
-            to_row = t_out[b]
-            p = 0
-            while p < n:
-                step = tsort[p]
-                for j in range(n_out):
-                    gj = g_row[j]
-                    tj = to_row[j]
-                    coef[j] = kappa_table[tj - step + T] * gj
-                    causal = tj > step or (inclusive and tj == step)
-                    mask_g[j] = gj if causal else 0.0
-                while p < n and tsort[p] == step:
-                    i = order[p]
-                    row = acc[i]
-                    for j in range(n_out):
-                        row[j] += coef[j]
-                    grad_t_in[b, i] = _masked_dot(mask_g, wb_t[i])
-                    p += 1
+        _grads_chunk(
+            t_in, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, grad_w_parts[c], grad_t_in
+        )

@@ -1,0 +1,157 @@
+"""The numba backend against the reference (and torch) backend: identical spike times,
+equal potentials, gradients within float tolerance."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bstdg.snn.numba_backend import forward_numba, grads_numba
+from bstdg.snn.reference import forward_reference, grads_reference
+from bstdg.snn.rules import GradientRule
+from bstdg.snn.torch_backend import forward_torch, grads_torch
+
+N_IN, N_OUT = 50, 13
+RULES = {
+    "const": GradientRule(kernel="const"),
+    "const_incl": GradientRule(kernel="const", causal_inclusive=True),
+    "exp": GradientRule(kernel="exp"),
+    "exp_B": GradientRule(kernel="exp", B=0.3, tau=3.0),
+    "exp_B_incl": GradientRule(kernel="exp", A=0.8, B=0.2, causal_inclusive=True),
+    "linear": GradientRule(kernel="linear_relpsp"),
+}
+
+
+def _case(seed: int, batch: int, T: int, binary: bool, per_neuron: bool):
+    gen = torch.Generator().manual_seed(seed)
+    t_in = torch.randint(0, T + 1, (batch, N_IN), generator=gen)
+    # a share of inputs that do not spike, like latency-coded images
+    t_in[torch.rand(batch, N_IN, generator=gen) < 0.3] = T
+    w = torch.randn(N_OUT, N_IN, generator=gen)
+    if binary:
+        w = torch.where(w >= 0, 1.0, -1.0)
+        theta = torch.randint(-1, 8, (N_OUT,), generator=gen).float() + 0.5 * per_neuron
+    else:
+        theta = torch.rand(N_OUT, generator=gen) * 4.0 - 0.5
+    if not per_neuron:
+        theta = theta[:1].expand(N_OUT).contiguous()
+    g = torch.randn(batch, N_OUT, generator=gen)
+    g[torch.rand(batch, N_OUT, generator=gen) < 0.2] = 0.0
+    return t_in, w, theta, g
+
+
+def _assert_forward_equal(out, ref) -> None:
+    assert out.times.dtype == torch.int64
+    assert out.v_fire.dtype == out.v_end.dtype == torch.float32
+    assert torch.equal(out.times, ref.times)
+    assert torch.equal(out.v_fire, ref.v_fire)
+    assert torch.equal(out.v_end, ref.v_end)
+
+
+def _assert_grads_close(out, ref) -> None:
+    for a, b in zip(out, ref, strict=True):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _check(t_in, w, theta, g, T, delay, rules=tuple(RULES)) -> None:
+    ref = forward_reference(t_in, w, theta, T, delay)
+    out = forward_numba(t_in, w, theta, T, delay)
+    _assert_forward_equal(out, ref)
+    for name in rules:
+        spec = RULES[name].kernel_spec(T)
+        expect = grads_reference(t_in, ref.times, g, w, spec, T)
+        _assert_grads_close(grads_numba(t_in, ref.times, g, w, spec, T), expect)
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "real"])
+@pytest.mark.parametrize("T", [2, 5, 16, 64])
+@pytest.mark.parametrize("batch", [1, 7, 33])
+def test_random_cases_match_reference(binary: bool, T: int, batch: int) -> None:
+    for seed in range(3):
+        t_in, w, theta, g = _case(seed, batch, T, binary, per_neuron=seed != 0)
+        for delay in (0, 1, 2):
+            _check(t_in, w, theta, g, T, delay)
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "real"])
+def test_matches_torch_backend(binary: bool) -> None:
+    T = 16
+    t_in, w, theta, g = _case(7, 9, T, binary, per_neuron=True)
+    if not binary:  # the torch backend accumulates real weights in float32
+        w = torch.round(w * 8) / 8
+    ref = forward_torch(t_in, w, theta, T, 1)
+    _assert_forward_equal(forward_numba(t_in, w, theta, T, 1), ref)
+    for rule in RULES.values():
+        spec = rule.kernel_spec(T)
+        _assert_grads_close(
+            grads_numba(t_in, ref.times, g, w, spec, T), grads_torch(t_in, ref.times, g, w, spec, T)
+        )
+
+
+def _hand_cases():
+    """(name, t_in, w, theta, T): edge cases of the event-driven walk."""
+    T = 8
+    w = torch.tensor([[1.0, 1.0, -1.0, 1.0], [1.0, -1.0, 1.0, 1.0], [-1.0, -1.0, -1.0, -1.0]])
+    yield "ties", torch.tensor([[3, 3, 5, 8], [0, 0, 0, 1]]), w, torch.tensor([1.5, 0.5, -2.5]), T
+    yield "no_spikes", torch.full((3, 4), T), w, torch.tensor([0.0, -0.5, 1.0]), T
+    yield "one_time", torch.full((2, 4), 4), w, torch.tensor([1.0, 0.5, -3.5]), T
+    # neuron 0 crosses at step 6 = T - 1 - delay (delay 1): t = 7, the last allowed step;
+    # neuron 1 crosses at step 7 only: too late with delay 1, allowed with delay 0
+    t_last = torch.tensor([[0, 6, 7, 8], [6, 7, 7, 8]])
+    yield "last_step", t_last, torch.ones(2, 4), torch.tensor([1.5, 2.5]), T
+    yield "T2", torch.tensor([[0, 1, 2, 2], [1, 1, 0, 2]]), w, torch.tensor([0.5, 0.5, -1.5]), 2
+    gen = torch.Generator().manual_seed(3)
+    t_big = torch.randint(0, 1025, (4, N_IN), generator=gen)
+    w_big = torch.where(torch.randn(N_OUT, N_IN, generator=gen) >= 0, 1.0, -1.0)
+    yield "T1024_binary", t_big, w_big, torch.full((N_OUT,), 2.0), 1024
+    w_real = torch.randn(N_OUT, N_IN, generator=gen)
+    yield "T1024_real", t_big, w_real, torch.full((N_OUT,), 1.0), 1024
+
+
+HAND = list(_hand_cases())
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.float32])
+@pytest.mark.parametrize("case", HAND, ids=[c[0] for c in HAND])
+def test_hand_made_cases(case, dtype: torch.dtype) -> None:
+    _, t_in, w, theta, T = case
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(t_in.shape[0], w.shape[0], generator=gen)
+    for delay in (0, 1, 2):
+        _check(t_in.to(dtype), w, theta, g, T, delay)
+
+
+def test_last_allowed_step() -> None:
+    t_in = torch.tensor([[0, 6, 7, 8]])
+    w = torch.ones(2, 4)
+    out = forward_numba(t_in, w, torch.tensor([1.5, 2.5]), 8, 1)
+    assert out.times.tolist() == [[7, 8]]
+    assert out.v_fire.tolist() == [[2.0, 3.0]] and out.v_end.tolist() == [[3.0, 3.0]]
+    assert forward_numba(t_in, w, torch.tensor([1.5, 2.5]), 8, 0).times.tolist() == [[6, 7]]
+
+
+def test_negative_threshold_fires_before_any_input() -> None:
+    t_in = torch.tensor([[3, 5], [8, 8]])
+    w = torch.tensor([[1.0, 1.0], [-1.0, -1.0]])
+    out = forward_numba(t_in, w, torch.tensor([-0.5, -0.5]), 8, 1)
+    assert out.times.tolist() == [[1, 1], [1, 1]]
+    assert out.v_fire.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert out.v_end.tolist() == [[2.0, -2.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_thread_count_does_not_change_results(threads: int) -> None:
+    T = 16
+    t_in, w, theta, g = _case(11, 33, T, binary=True, per_neuron=True)
+    spec = RULES["exp_B"].kernel_spec(T)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = forward_numba(t_in, w, theta, T, 1)
+        grads = grads_numba(t_in, out.times, g, w, spec, T)
+    finally:
+        torch.set_num_threads(before)
+    ref = forward_reference(t_in, w, theta, T, 1)
+    _assert_forward_equal(out, ref)
+    _assert_grads_close(grads, grads_reference(t_in, ref.times, g, w, spec, T))
