@@ -15,6 +15,7 @@ from torch.utils.data._utils.collate import default_collate
 
 from bstdg.data.errors import InvalidDataConfigError
 from bstdg.data.paths import resolve_data_dir
+from bstdg.data.sampler import EpochSeededSampler
 
 ValSize = int | float
 
@@ -166,15 +167,14 @@ class SplitDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup() must be called before loaders")
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        sampler = EpochSeededSampler(len(dataset), self.seed) if shuffle else None
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             collate_fn=self.collate_fn,
-            generator=generator,
             persistent_workers=self.num_workers > 0,
         )
 

@@ -40,8 +40,9 @@ class SpikeTimingFunction(torch.autograd.Function):
         spec: LayerSpec,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         w_hat = binarize(weight) if spec.binary else weight
-        out = first_spike_times(t_in.detach(), w_hat.detach(), threshold.detach(), spec.T,
-                                spec.delay, spec.backend)
+        out = first_spike_times(
+            t_in.detach(), w_hat.detach(), threshold.detach(), spec.T, spec.delay, spec.backend
+        )
         t_out = out.times.to(torch.float32)
         ctx.spec = spec
         ctx.threshold_shape = threshold.shape
@@ -71,9 +72,11 @@ class SpikeTimingFunction(torch.autograd.Function):
             grad_w = grad_w.to(weight.dtype)
         if need_theta:
             per_neuron = rule.threshold_grad_scale * g.sum(0)
-            grad_theta = per_neuron.sum().reshape(ctx.threshold_shape) if (
-                len(ctx.threshold_shape) == 0 or ctx.threshold_shape.numel() == 1
-            ) else per_neuron.reshape(ctx.threshold_shape)
+            grad_theta = (
+                per_neuron.sum().reshape(ctx.threshold_shape)
+                if (len(ctx.threshold_shape) == 0 or ctx.threshold_shape.numel() == 1)
+                else per_neuron.reshape(ctx.threshold_shape)
+            )
         return (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None
 
 

@@ -58,8 +58,9 @@ class SpikingLinear(nn.Module):
         self.threshold_mode = threshold_mode
         self.threshold_min = threshold_min
         self.latent_clip = latent_clip
-        self.spec = LayerSpec(T=T, delay=delay, binary=binary, rule=rule or GradientRule(),
-                              backend=backend)
+        self.spec = LayerSpec(
+            T=T, delay=delay, binary=binary, rule=rule or GradientRule(), backend=backend
+        )
         self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(*init_range))
         self.init_range = tuple(init_range)
         shape = (out_features,) if threshold_mode == "per_neuron" else (1,)
@@ -92,8 +93,10 @@ class SpikingLinear(nn.Module):
 
     def extra_repr(self) -> str:
         s = self.spec
-        return (f"{self.in_features} -> {self.out_features}, T={s.T}, binary={s.binary}, "
-                f"threshold={self.threshold_mode}, delay={s.delay}, kernel={s.rule.kernel}")
+        return (
+            f"{self.in_features} -> {self.out_features}, T={s.T}, binary={s.binary}, "
+            f"threshold={self.threshold_mode}, delay={s.delay}, kernel={s.rule.kernel}"
+        )
 
 
 class NetOutput(NamedTuple):
@@ -153,8 +156,20 @@ class SpikingNet(nn.Module):
         self.T = T
         self.sizes = sizes
         self.layers = nn.ModuleList(
-            SpikingLinear(sizes[k], sizes[k + 1], T, binary, threshold_mode, thetas[k],
-                          threshold_min, delay, rule, ranges[k], latent_clip, backend)
+            SpikingLinear(
+                sizes[k],
+                sizes[k + 1],
+                T,
+                binary,
+                threshold_mode,
+                thetas[k],
+                threshold_min,
+                delay,
+                rule,
+                ranges[k],
+                latent_clip,
+                backend,
+            )
             for k in range(n_layers)
         )
 

@@ -39,7 +39,9 @@ def check_times(t_in: torch.Tensor, T: int) -> None:
         )
 
 
-def threshold_vector(threshold: torch.Tensor | float, n_out: int, like: torch.Tensor) -> torch.Tensor:
+def threshold_vector(
+    threshold: torch.Tensor | float, n_out: int, like: torch.Tensor
+) -> torch.Tensor:
     """Broadcast a scalar, per-layer (1,) or per-neuron (n_out,) threshold to (n_out,)."""
     theta = torch.as_tensor(threshold, dtype=torch.float32, device=like.device)
     if theta.numel() not in (1, n_out):

@@ -56,7 +56,9 @@ def forward_torch(
     return SpikeTimes(times, v_fire, v_end)
 
 
-def _kernel_table(t_out: torch.Tensor, spec: KernelSpec, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _kernel_table(
+    t_out: torch.Tensor, spec: KernelSpec, T: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """For an input spike at step t onto neuron j: (kappa_total[b,t,j], causal[b,t,j])."""
     steps = torch.arange(T, device=t_out.device, dtype=torch.float64)[None, :, None]
     delta = t_out.double()[:, None, :] - steps

@@ -1,0 +1,122 @@
+"""Callbacks: training throughput, inference timing, spike-time histograms."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_only
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class ThroughputMonitor(pl.Callback):
+    """Logs ``time/epoch_s`` and ``time/train_samples_per_s`` for every training epoch."""
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self._samples = 0
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _sync(pl_module.device)
+        self._start, self._samples = time.perf_counter(), 0
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self._samples += int(batch[1].shape[0])
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _sync(pl_module.device)
+        elapsed = time.perf_counter() - self._start
+        pl_module.log("time/epoch_s", elapsed)
+        pl_module.log("time/train_samples_per_s", self._samples / max(elapsed, 1e-9))
+
+
+class InferenceTimer(pl.Callback):
+    """Times inference (encode + full-window forward + decision) on test batches.
+
+    Logs ``time/infer_us_per_sample``: median over ``repeats`` timed passes of up to
+    ``max_batches`` test batches, after ``warmup`` untimed passes; CUDA is synchronised.
+    """
+
+    def __init__(self, max_batches: int = 20, warmup: int = 1, repeats: int = 3) -> None:
+        if max_batches < 1 or warmup < 0 or repeats < 1:
+            raise ValueError("InferenceTimer needs max_batches >= 1, warmup >= 0, repeats >= 1")
+        self.max_batches, self.warmup, self.repeats = max_batches, warmup, repeats
+
+    @torch.no_grad()
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        loaders = trainer.test_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        if loader is None:
+            return
+        batches = []
+        for k, (x, _) in enumerate(loader):
+            if k >= self.max_batches:
+                break
+            batches.append(x.to(pl_module.device))
+        if not batches:
+            return
+        n = sum(int(x.shape[0]) for x in batches)
+        for _ in range(self.warmup):
+            pl_module.predict_step((batches[0],), 0)
+        timings = []
+        for _ in range(self.repeats):
+            _sync(pl_module.device)
+            start = time.perf_counter()
+            for x in batches:
+                pl_module.predict_step((x,), 0)
+            _sync(pl_module.device)
+            timings.append(time.perf_counter() - start)
+        timings.sort()
+        pl_module.log("time/infer_us_per_sample", 1e6 * timings[len(timings) // 2] / n)
+
+
+class SpikeTimeHistogram(pl.Callback):
+    """Logs a histogram of hidden and output spike times of one validation batch to W&B."""
+
+    def __init__(self, every_n_epochs: int = 1) -> None:
+        self.every_n_epochs = max(1, every_n_epochs)
+
+    @rank_zero_only
+    @torch.no_grad()
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if batch_idx != 0 or trainer.sanity_checking:
+            return
+        if trainer.current_epoch % self.every_n_epochs:
+            return
+        from pytorch_lightning.loggers import WandbLogger
+
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        if not loggers:
+            return
+        import wandb
+
+        out = pl_module(batch[0])
+        T = pl_module.T
+        data = {}
+        for k, times in enumerate(out.times, start=1):
+            fired = times[times < T].float().cpu().numpy()
+            if fired.size:
+                data[f"spike_times/layer{k}"] = wandb.Histogram(fired, num_bins=min(64, T))
+        if data:
+            loggers[0].experiment.log({**data, "trainer/global_step": trainer.global_step})

@@ -1,0 +1,178 @@
+"""LightningModule: encoder -> spiking network -> readout + loss, with spike metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torchmetrics import MaxMetric, MeanMetric, Metric, SumMetric
+
+from bstdg.lit.spike_stats import spike_statistics
+from bstdg.snn.layers import NetOutput, SpikingNet
+from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
+
+STAGES = ("train", "val", "test")
+
+
+class FireCounts(Metric):
+    """How many samples made each neuron fire (DDP-summed), for dead-neuron resets."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.add_state("counts", default=torch.zeros(n), dist_reduce_fx="sum")
+
+    def update(self, fired: torch.Tensor) -> None:
+        self.counts += fired.float().sum(0)
+
+    def compute(self) -> torch.Tensor:
+        return self.counts
+
+
+class SpikingClassifier(pl.LightningModule):
+    """Train and evaluate a single-spike network with a spike-timing-dependent gradient.
+
+    ``net`` is a partial :class:`SpikingNet` completed here with the data's input size and
+    class count; ``encoder`` maps a batch of raw inputs to spike times (B, n_inputs);
+    ``loss`` maps (output times, labels, T) to a scalar. Constraints (threshold clamp,
+    latent clip) are applied after every optimiser step. ``dead_neuron_min_rate`` > 0
+    re-draws hidden neurons that fired on fewer than that fraction of training samples
+    at the end of each epoch (S4NN/SSTDP).
+    """
+
+    def __init__(
+        self,
+        net: Callable[..., SpikingNet],
+        encoder: Callable[[torch.Tensor], torch.Tensor],
+        loss: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        n_inputs: int,
+        n_classes: int,
+        scheduler: Callable[..., Any] | None = None,
+        fallback: str = "max_potential",
+        dead_neuron_min_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(
+            logger=False, ignore=["net", "encoder", "loss", "optimizer", "scheduler"]
+        )
+        self.encoder = encoder
+        self.T = int(encoder.T)
+        self.net = net(n_inputs=n_inputs, n_classes=n_classes, T=self.T)
+        self.loss_fn = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.fallback = fallback
+        if not 0.0 <= dead_neuron_min_rate < 1.0:
+            raise ValueError(f"dead_neuron_min_rate must be in [0, 1), got {dead_neuron_min_rate}")
+        self.dead_neuron_min_rate = dead_neuron_min_rate
+        if fallback not in FALLBACKS:
+            raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
+        names = [
+            "loss",
+            "acc",
+            "acc_ties",
+            "hidden_spikes",
+            "hidden_spikes_before_decision",
+            "decision_time",
+            "no_output_spike_frac",
+            "synops",
+            *[f"spikes/layer{k}" for k in range(1, len(self.net.layers) + 1)],
+        ]
+        self.metric_names = names
+        for stage in STAGES:
+            setattr(
+                self,
+                f"{stage}_metrics",
+                torch.nn.ModuleDict({n.replace("/", "__"): MeanMetric() for n in names}),
+            )
+        self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)
+        self.fire_counts = torch.nn.ModuleList(
+            FireCounts(layer.out_features) for layer in self.net.layers[:-1]
+        )
+        self.seen_samples = SumMetric()
+
+    def stage_metrics(self, stage: str) -> torch.nn.ModuleDict:
+        """The MeanMetric objects of one stage (``/`` in names stored as ``__``)."""
+        return getattr(self, f"{stage}_metrics")
+
+    def forward(self, x: torch.Tensor) -> NetOutput:
+        """Raw batch -> network output (spike times of every layer)."""
+        return self.net(self.encoder(x))
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        out = self(x)
+        return decide(out.out_times, out.v_fire, out.v_end, self.T, self.fallback)
+
+    def _step(self, batch: Any, stage: str) -> torch.Tensor:
+        x, y = batch
+        t_in = self.encoder(x)
+        out = self.net(t_in)
+        loss = self.loss_fn(out.out_times, y, self.T)
+        pred = decide(out.out_times.detach(), out.v_fire, out.v_end, self.T, self.fallback)
+        values = spike_statistics(t_in, out, self.T)
+        values["no_output_spike_frac"] = values.pop("no_output_spike")
+        values["acc"] = (pred == y).float()
+        values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
+        metrics = self.stage_metrics(stage)
+        metrics["loss"].update(loss.detach(), weight=y.shape[0])
+        for name, value in values.items():
+            metrics[name.replace("/", "__")].update(value)
+        on_step = stage == "train"
+        for name in self.metric_names:
+            self.log(
+                f"{stage}/{name}",
+                metrics[name.replace("/", "__")],
+                on_step=on_step and name in ("loss", "acc"),
+                on_epoch=True,
+                prog_bar=name in ("loss", "acc"),
+                batch_size=y.shape[0],
+            )
+        if stage == "train":
+            for counter, times in zip(self.fire_counts, out.hidden_times, strict=True):
+                counter.update(times.detach() < self.T)
+            self.seen_samples.update(torch.tensor(float(y.shape[0]), device=y.device))
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.net.constrain_()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        acc = self.stage_metrics("val")["acc"]
+        if acc.update_count and not self.trainer.sanity_checking:
+            self.val_acc_best.update(acc.compute())
+            self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_train_epoch_end(self) -> None:
+        n = float(self.seen_samples.compute())
+        if self.dead_neuron_min_rate > 0 and n > 0:
+            for k, (counter, layer) in enumerate(
+                zip(self.fire_counts, self.net.layers, strict=False), start=1
+            ):
+                dead = counter.compute() < self.dead_neuron_min_rate * n
+                self.log(f"train/reinit_neurons/layer{k}", float(layer.reinit_neurons_(dead)))
+        for counter in self.fire_counts:
+            counter.reset()
+        self.seen_samples.reset()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }

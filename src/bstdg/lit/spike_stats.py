@@ -1,0 +1,36 @@
+"""Per-sample spike statistics of a network output (pure torch, shared by metrics and callbacks)."""
+
+from __future__ import annotations
+
+import torch
+
+from bstdg.snn.layers import NetOutput
+from bstdg.snn.readout import decision_time
+
+
+def spike_statistics(t_in: torch.Tensor, out: NetOutput, T: int) -> dict[str, torch.Tensor]:
+    """Per-sample (B,) statistics, named as in design.md §3 (without the stage prefix).
+
+    hidden_spikes: hidden neurons with t < T; hidden_spikes_before_decision: those with
+    t < decision time; spikes/layer<k>: per layer (output layer included); synops: sum over
+    spikes (input spikes included) of the fan-out of the neuron that spiked.
+    """
+    decision = decision_time(out.out_times.detach())
+    stats: dict[str, torch.Tensor] = {
+        "decision_time": decision.float(),
+        "no_output_spike": (decision >= T).float(),
+    }
+    hidden = out.hidden_times
+    zeros = torch.zeros_like(decision, dtype=torch.float32)
+    stats["hidden_spikes"] = sum(((t < T).sum(1).float() for t in hidden), zeros)
+    stats["hidden_spikes_before_decision"] = sum(
+        ((t < decision[:, None]).sum(1).float() for t in hidden), zeros
+    )
+    sources = [t_in, *out.times[:-1]]
+    fan_outs = [t.shape[1] for t in out.times]
+    stats["synops"] = sum(
+        ((src < T).sum(1).float() * fan for src, fan in zip(sources, fan_outs, strict=True)), zeros
+    )
+    for k, t in enumerate(out.times, start=1):
+        stats[f"spikes/layer{k}"] = (t.detach() < T).sum(1).float()
+    return stats

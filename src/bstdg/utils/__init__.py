@@ -1,0 +1,1 @@
+"""Helpers for the entry points: instantiation, run metadata, metrics file, task wrapper."""

@@ -1,0 +1,96 @@
+"""Shared run plumbing of the entry points: seeding, config printing, metrics.json, cleanup."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
+
+from bstdg.utils.metrics_file import write_metrics
+from bstdg.utils.run_info import run_metadata
+
+TaskFn = Callable[[DictConfig, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.output_dir)
+
+
+@rank_zero_only
+def print_config(cfg: DictConfig) -> None:
+    """Print the resolved config tree (Hydra saves it to .hydra/ in the run dir)."""
+    if cfg.get("extras", {}).get("print_config", True):
+        print(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def log_hyperparameters(loggers: list, cfg: DictConfig, meta: dict[str, Any]) -> None:
+    """Send the resolved config and environment metadata to every logger."""
+    params = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    assert isinstance(params, dict)
+    params["env"] = meta
+    for logger in loggers:
+        logger.log_hyperparams(params)
+
+
+def finish_wandb() -> None:
+    """Close a W&B run left open, so the next job of a multirun starts its own."""
+    try:
+        import wandb
+    except ImportError:
+        return
+    if wandb.run is not None:
+        wandb.finish()
+
+
+def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
+    """Run ``task`` and always write ``metrics.json`` (status, error, what was measured).
+
+    ``task`` registers what it builds in the ``objects`` dict it is given (``trainer``,
+    ``*_path``), so a failure still records what was measured before it. The failure is
+    re-raised after the file is written and W&B is closed.
+    """
+    if cfg.get("seed") is not None:
+        pl.seed_everything(int(cfg.seed), workers=True)
+    print_config(cfg)
+    started = time.time()
+    metrics: dict[str, Any] = {}
+    objects: dict[str, Any] = {}
+    record: dict[str, Any] = {"status": "running"}
+    try:
+        metrics, _ = task(cfg, objects)
+        record["status"] = "finished"
+        return metrics
+    except BaseException as err:
+        record.update(
+            status="failed",
+            error=f"{type(err).__name__}: {err}",
+            traceback=traceback.format_exc(limit=20),
+        )
+        partial = objects.get("trainer")
+        if partial is not None:
+            metrics = dict(partial.callback_metrics)
+        raise
+    finally:
+        trainer = objects.get("trainer")
+        device = str(trainer.strategy.root_device) if trainer is not None else None
+        if trainer is None or trainer.is_global_zero:
+            write_metrics(
+                output_dir(cfg) / "metrics.json",
+                {
+                    **metrics,
+                    **record,
+                    **run_metadata(device),
+                    "seed": cfg.get("seed"),
+                    "experiment": cfg.get("run_name"),
+                    "task": cfg.get("task_name"),
+                    "wall_s": time.time() - started,
+                    **{k: v for k, v in objects.items() if k.endswith("_path")},
+                },
+            )
+        finish_wandb()
