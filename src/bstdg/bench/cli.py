@@ -1,0 +1,192 @@
+"""Command line of ``bstdg-bench`` / ``python -m bstdg.bench``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+QUICK = {"samples": 4096, "slow_samples": 256, "infer_samples": 8192}
+FULL = {"samples": 60000, "slow_samples": 2048, "infer_samples": 10000}
+EPOCH_SAMPLES = 60000
+MEMORY_T = (16, 256)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bstdg-bench",
+        description="Training epoch time, inference throughput and train-step peak memory of "
+                    "the 784-400-10 binarized BSTDG net against a same-shape ANN, a "
+                    "clock-driven dense implementation and BPTT with a surrogate gradient, "
+                    "all measured in this process.",
+    )
+    p.add_argument("--T", type=int, nargs="+", default=[16, 64, 256],
+                   help="time steps for BSTDG and the clock-driven baseline (default 16 64 256)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch and numba threads (default: torch's current setting)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--out", default="bench.json", help="JSON output (default ./bench.json)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"measure subsets (fast models {QUICK['samples']} train samples, "
+                        f"clock-driven/BPTT {QUICK['slow_samples']}) and extrapolate to the "
+                        f"{EPOCH_SAMPLES}-sample epoch")
+    p.add_argument("--repeats", type=int, default=3, help="timed repeats (default 3)")
+    p.add_argument("--batch-size", type=int, default=64, help="training batch (default 64)")
+    p.add_argument("--data-dir", default=None,
+                   help="dataset root holding MNIST/raw (default $BSTDG_DATA_DIR)")
+    p.add_argument("--bptt-T", type=int, nargs="*", default=[64],
+                   help="T values for the BPTT baseline (default 64)")
+    # Hidden knobs (tests, tuning).
+    p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--slow-samples", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--infer-samples", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--infer-batch", type=int, default=1024, help=argparse.SUPPRESS)
+    p.add_argument("--synthetic", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--memory-models", nargs="*", default=["bstdg", "clock_driven", "bptt"],
+                   help=argparse.SUPPRESS)
+    return p
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "torch": torch.__version__,
+           "platform": platform.platform(), "machine": platform.machine(),
+           "cpu_count": str(os.cpu_count())}
+    for pkg in ("bstdg", "numba", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from bstdg.bench.data import load_inputs
+    from bstdg.bench.memory import step_memory_cpu, step_memory_cuda
+    from bstdg.bench.models import SETTINGS, make_runner
+    from bstdg.bench.report import headline_ratios, target_status
+    from bstdg.bench.timing import measure, set_threads
+    from bstdg.snn import resolve_backend
+
+    started = time.perf_counter()
+    load_start = os.getloadavg()
+    sizes = dict(QUICK if args.quick else FULL)
+    for key in sizes:
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda requested but torch.cuda.is_available() is False")
+    numba_threads = set_threads(args.threads)
+    n_total = max(sizes["samples"], sizes["infer_samples"], sizes["slow_samples"],
+                  args.batch_size * 2)
+    x, y, source = load_inputs(n_total, args.data_dir, synthetic=args.synthetic)
+    _log(f"data: {source}, {len(x)} samples; device {device}; torch threads "
+         f"{torch.get_num_threads()}, numba threads {numba_threads}")
+
+    results: dict[str, Any] = {}
+    rows: list[tuple[str, int | None, dict[str, Any]]] = []
+
+    def bench(model: str, T: int | None, slow: bool) -> None:
+        n_train = sizes["slow_samples"] if slow else sizes["samples"]
+        n_infer = sizes["slow_samples"] if slow else sizes["infer_samples"]
+        t0 = time.perf_counter()
+        runner = make_runner(model, x[:max(n_train, n_infer, 2 * args.batch_size)],
+                             y[:max(n_train, n_infer, 2 * args.batch_size)], T or 2, device)
+        entry = measure(runner, n_train, n_infer, args.repeats, args.batch_size,
+                        min(args.infer_batch, 256) if slow else args.infer_batch,
+                        EPOCH_SAMPLES, device)
+        entry["T"] = T
+        entry["wall_s"] = time.perf_counter() - t0
+        if T is None:
+            results[model] = entry
+        else:
+            results.setdefault(model, {})[str(T)] = entry
+        rows.append((model, T, entry))
+        _log(f"  {model:<13} T={T if T is not None else '-':<4} train "
+             f"{entry['train']['samples_per_s']['median']:,.0f}/s  infer "
+             f"{entry['infer']['samples_per_s']['median']:,.0f}/s  ({entry['wall_s']:.1f} s)")
+        del runner
+
+    bench("ann", None, slow=False)
+    for T in args.T:
+        bench("bstdg", T, slow=False)
+        bench("clock_driven", T, slow=True)
+    for T in args.bptt_T:
+        bench("bptt", T, slow=True)
+
+    memory: dict[str, Any] = {}
+    xb, yb = x[:args.batch_size], y[:args.batch_size]
+    for model in args.memory_models:
+        for T in MEMORY_T:
+            if device.type == "cuda":
+                res = step_memory_cuda(model, T, xb, yb, device)
+            else:
+                res = step_memory_cpu(model, T, xb, yb, torch.get_num_threads())
+            memory.setdefault(model, {})[str(T)] = res
+            _log(f"  memory {model:<13} T={T:<4} peak {res['peak_bytes'] / 2**20:,.1f} MiB")
+
+    ratios = headline_ratios(results, memory)
+    report: dict[str, Any] = {
+        "benchmark": "bstdg-bench",
+        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "quick": bool(args.quick),
+        "data": source,
+        "device": str(device),
+        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                        else platform.processor() or platform.machine()),
+        "threads": torch.get_num_threads(),
+        "numba_threads": numba_threads,
+        "bstdg_backend": resolve_backend("auto", device),
+        "versions": _versions(),
+        **ratios,
+        "targets": target_status(ratios),
+        "repeats": args.repeats,
+        "batch_size": args.batch_size,
+        "epoch_samples": EPOCH_SAMPLES,
+        "samples_measured": {"fast_models_train": sizes["samples"],
+                             "slow_models_train": sizes["slow_samples"],
+                             "fast_models_infer": sizes["infer_samples"],
+                             "slow_models_infer": sizes["slow_samples"],
+                             "note": "epoch time = measured per-sample time x epoch_samples"},
+        "settings": SETTINGS,
+        "results": results,
+        "peak_memory": memory,
+        "memory_method": ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
+                          "peak RSS (ru_maxrss) of a fresh subprocess per setting"),
+        "loadavg_start": list(load_start),
+        "loadavg_end": list(os.getloadavg()),
+        "rows": rows,
+    }
+    report["wall_s"] = time.perf_counter() - started
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bstdg.bench.report import format_report
+
+    args = _parser().parse_args(argv)
+    try:
+        report = run(args)
+    except (RuntimeError, ValueError) as exc:
+        print(f"bstdg-bench: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    out = Path(args.out)
+    payload = {k: v for k, v in report.items() if k != "rows"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwrote {out} ({report['wall_s']:.1f} s)")
+    return 0

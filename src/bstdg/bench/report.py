@@ -1,0 +1,142 @@
+"""Headline ratios, targets and the printed table, all from one run's measurements."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# key -> (description, comparison, target); informational only, never asserted.
+TARGETS: dict[str, tuple[str, str, float]] = {
+    "train_epoch_ratio_vs_ann": ("BSTDG / ANN train epoch time, T=64", "<=", 2.0),
+    "infer_throughput_ratio_vs_ann": ("BSTDG / ANN inference samples/s, T=64", ">=", 0.5),
+    "train_speedup_vs_clock_driven": ("clock-driven / BSTDG train epoch, T=256", ">=", 100.0),
+    "train_speedup_vs_bptt": ("BPTT / BSTDG train epoch, T=64", ">=", 30.0),
+    "peak_mem_ratio_t256_vs_t16": ("BSTDG train-step peak memory T=256 / T=16", "<=", 1.2),
+}
+
+
+def _get(results: dict[str, Any], model: str, T: int | None, *path: str) -> float | None:
+    entry = results.get(model, {})
+    if T is not None:
+        entry = entry.get(str(T), {})
+    for key in path:
+        if not isinstance(entry, dict) or key not in entry:
+            return None
+        entry = entry[key]
+    return float(entry) if isinstance(entry, (int, float)) else None
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0 or not math.isfinite(a) or not math.isfinite(b):
+        return None
+    return a / b
+
+
+def epoch_median(results: dict[str, Any], model: str, T: int | None) -> float | None:
+    return _get(results, model, T, "train", "epoch_s", "median")
+
+
+def infer_median(results: dict[str, Any], model: str, T: int | None) -> float | None:
+    return _get(results, model, T, "infer", "samples_per_s", "median")
+
+
+def peak_bytes(memory: dict[str, Any], model: str, T: int) -> float | None:
+    return _get(memory, model, T, "peak_bytes")
+
+
+def headline_ratios(results: dict[str, Any], memory: dict[str, Any]) -> dict[str, float | None]:
+    """The five ratios of the issue; None where a needed figure was not measured."""
+    return {
+        "train_epoch_ratio_vs_ann": _div(epoch_median(results, "bstdg", 64),
+                                         epoch_median(results, "ann", None)),
+        "infer_throughput_ratio_vs_ann": _div(infer_median(results, "bstdg", 64),
+                                              infer_median(results, "ann", None)),
+        "train_speedup_vs_clock_driven": _div(epoch_median(results, "clock_driven", 256),
+                                              epoch_median(results, "bstdg", 256)),
+        "train_speedup_vs_bptt": _div(epoch_median(results, "bptt", 64),
+                                      epoch_median(results, "bstdg", 64)),
+        "peak_mem_ratio_t256_vs_t16": _div(peak_bytes(memory, "bstdg", 256),
+                                           peak_bytes(memory, "bstdg", 16)),
+    }
+
+
+def target_status(ratios: dict[str, float | None]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for key, (desc, op, target) in TARGETS.items():
+        value = ratios.get(key)
+        met = None if value is None else (value <= target if op == "<=" else value >= target)
+        out[key] = {"description": desc, "value": value, "target": f"{op} {target:g}",
+                    "met": met}
+    return out
+
+
+def _num(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def _ratio(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}x"
+
+
+def _mib(x: float | None) -> str:
+    return "-" if x is None else f"{x / 2**20:,.1f}"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    results, memory = report["results"], report["peak_memory"]
+    data_label = {"mnist": "mnist (real MNIST training images)",
+                  "synthetic": "synthetic (MNIST-shaped uint8 prototypes; NOT real MNIST)"}
+    lines = [
+        f"bstdg-bench   data: {data_label.get(report['data'], report['data'])}",
+        f"device: {report['device']}   threads: torch {report['threads']} / numba "
+        f"{report['numba_threads']}   BSTDG backend: {report['bstdg_backend']}   "
+        f"quick: {report['quick']}   repeats: {report['repeats']}   "
+        f"epoch = {report['epoch_samples']} samples (* = extrapolated from train n)",
+        "",
+    ]
+    head = (f"{'model':<13}{'T':>5}{'train samp/s':>14}{'epoch s median [min-max]':>30}"
+            f"{'infer samp/s':>14}{'train n':>9}  ratios")
+    lines += [head, "-" * len(head)]
+    ann_epoch = epoch_median(results, "ann", None)
+    ann_infer = infer_median(results, "ann", None)
+    for model, T, entry in report["rows"]:
+        train, infer = entry["train"], entry["infer"]
+        ep = train["epoch_s"]
+        star = "*" if train["extrapolated"] else ""
+        epoch = f"{ep['median']:.2f}{star} [{ep['min']:.2f}-{ep['max']:.2f}]"
+        if model == "bstdg":
+            note = (f"epoch {_ratio(_div(ep['median'], ann_epoch))} ANN, infer "
+                    f"{_ratio(_div(infer['samples_per_s']['median'], ann_infer))} ANN")
+        elif model in ("clock_driven", "bptt"):
+            note = (f"BSTDG {_ratio(_div(ep['median'], epoch_median(results, 'bstdg', T)))}"
+                    " faster (train)")
+        else:
+            note = ""
+        lines.append(
+            f"{model:<13}{(T if T is not None else '-'):>5}"
+            f"{_num(train['samples_per_s']['median']):>14}{epoch:>30}"
+            f"{_num(infer['samples_per_s']['median']):>14}{train['samples_measured']:>9}  {note}"
+        )
+    if memory:
+        lines += ["", f"peak memory of one training step, batch {report['batch_size']} "
+                      f"({report['memory_method']}), MiB:",
+                  f"{'model':<13}{'T=16 peak':>11}{'T=256 peak':>12}{'ratio':>8}"
+                  f"{'step growth T=16':>18}{'T=256':>9}"]
+        for model in memory:
+            p16, p256 = peak_bytes(memory, model, 16), peak_bytes(memory, model, 256)
+            lines.append(
+                f"{model:<13}{_mib(p16):>11}{_mib(p256):>12}{_ratio(_div(p256, p16)):>8}"
+                f"{_mib(_get(memory, model, 16, 'step_bytes')):>18}"
+                f"{_mib(_get(memory, model, 256, 'step_bytes')):>9}"
+            )
+    lines += ["", "targets (information only, never asserted):"]
+    for key, st in report["targets"].items():
+        verdict = {True: "met", False: "MISSED", None: "not measured"}[st["met"]]
+        value = "-" if st["value"] is None else f"{st['value']:.3g}"
+        lines.append(f"  {key:<31} {value:>9}  target {st['target']:<8} {verdict:<12}"
+                     f" ({st['description']})")
+    return "\n".join(lines)
