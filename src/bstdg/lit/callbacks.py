@@ -7,6 +7,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_only
 
 
@@ -120,3 +121,19 @@ class SpikeTimeHistogram(pl.Callback):
                 data[f"spike_times/layer{k}"] = wandb.Histogram(fired, num_bins=min(64, T))
         if data:
             loggers[0].experiment.log({**data, "trainer/global_step": trainer.global_step})
+
+
+class ResumableModelCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint that keeps the best score when a run resumes into a new run dir.
+
+    Lightning drops ``best_model_score`` when the checkpoint directory changed (every
+    Hydra run has its own), so a resumed run would elect a worse epoch as "best"; here
+    the score, path and top-k record of the earlier run are kept.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.best_model_score = state_dict.get("best_model_score", self.best_model_score)
+        self.kth_best_model_path = state_dict.get("kth_best_model_path", "")
+        self.kth_value = state_dict.get("kth_value", self.kth_value)
+        self.best_k_models = dict(state_dict.get("best_k_models", {}))

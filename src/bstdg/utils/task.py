@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -22,16 +21,21 @@ def output_dir(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
+def without_hydra(cfg: DictConfig) -> DictConfig:
+    """The config minus the ``hydra`` node (present in compose-based tests)."""
+    return OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+
+
 @rank_zero_only
 def print_config(cfg: DictConfig) -> None:
     """Print the resolved config tree (Hydra saves it to .hydra/ in the run dir)."""
     if cfg.get("extras", {}).get("print_config", True):
-        print(OmegaConf.to_yaml(cfg, resolve=True))
+        print(OmegaConf.to_yaml(without_hydra(cfg), resolve=True))
 
 
 def log_hyperparameters(loggers: list, cfg: DictConfig, meta: dict[str, Any]) -> None:
     """Send the resolved config and environment metadata to every logger."""
-    params = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    params = OmegaConf.to_container(without_hydra(cfg), resolve=True, throw_on_missing=False)
     assert isinstance(params, dict)
     params["env"] = meta
     for logger in loggers:
@@ -55,8 +59,6 @@ def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
     ``*_path``), so a failure still records what was measured before it. The failure is
     re-raised after the file is written and W&B is closed.
     """
-    if cfg.get("seed") is not None:
-        pl.seed_everything(int(cfg.seed), workers=True)
     print_config(cfg)
     started = time.time()
     metrics: dict[str, Any] = {}

@@ -1,0 +1,25 @@
+"""Fixtures composing Hydra configs into tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hydra.core.global_hydra import GlobalHydra
+from hydra_compose import FAST, compose_cfg
+from omegaconf import DictConfig
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
+    """make_cfg(*overrides, config="train.yaml", out=None) -> composed config."""
+
+    def _make(*overrides: str, config: str = "train.yaml", out: Path | None = None) -> DictConfig:
+        base = FAST if config == "train.yaml" else ["trainer.enable_progress_bar=false",
+                                                    "extras.print_config=false"]
+        return compose_cfg(config, [*base, *overrides], out or tmp_path)
+
+    yield _make
+    GlobalHydra.instance().clear()
+
