@@ -21,7 +21,7 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
-    """Seed, then DataModule and model; the net takes its sizes from the data, T from the encoder."""
+    """Seed, then build the DataModule and the model (net sizes from data, T from encoder)."""
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)

@@ -101,7 +101,7 @@ def grads_numba(
     if batch == 0 or n_in == 0 or n_out == 0:
         return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in.zero_()
     n_chunks = min(_sync_threads(), batch)
-    parts = np.zeros((n_chunks, n_in, n_out), dtype=np.float64)
+    parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
     _k.grads(
         _times_array(t_in),
         _times_array(t_out),
@@ -114,6 +114,6 @@ def grads_numba(
         parts,
         grad_t_in.numpy(),
     )
-    grad_w_t = parts[0] if n_chunks == 1 else parts.sum(axis=0)
-    grad_w = torch.from_numpy(np.ascontiguousarray(grad_w_t.T, dtype=np.float32))
+    grad_w = torch.empty(n_out, n_in, dtype=torch.float32)
+    _k.sum_parts_transposed(parts, grad_w.numpy())
     return grad_w, grad_t_in

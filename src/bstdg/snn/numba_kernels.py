@@ -208,13 +208,29 @@ def grads(
     wb_t (N_in, N_out) float32 = w_back^T; kappa_table[delta + T] (float64) holds -kappa
     for delta = t_j - t_i in [-T, T] (zero where a pair does not contribute).
     The batch is split into ``n_chunks`` contiguous chunks, one per thread; chunk c adds
-    sum_b -kappa * g into grad_w_parts[c] (N_in, N_out, float64, zeroed by the caller), so
-    no two threads write the same memory. grad_t_in (B, N_in) float32 is written in place.
+    sum_b -kappa * g into grad_w_parts[c] (N_in, N_out, float64, zeroed here), so no two
+    threads write the same memory. grad_t_in (B, N_in) float32 is written in place.
     """
     batch = t_in.shape[0]
     for c in numba.prange(n_chunks):
         lo = c * batch // n_chunks
         hi = (c + 1) * batch // n_chunks
-        _grads_chunk(
-            t_in, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, grad_w_parts[c], grad_t_in
-        )
+        acc = grad_w_parts[c]
+        acc[:] = 0.0
+        _grads_chunk(t_in, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc, grad_t_in)
+
+
+@numba.njit(parallel=True, **_OPTS)
+def sum_parts_transposed(parts, out):  # pragma: no cover - compiled
+    """out[j, i] = float32(sum_c parts[c, i, j]), parallel over blocks of 16 output rows."""
+    n_chunks, n_in, n_out = parts.shape
+    block = 16
+    for jb in numba.prange((n_out + block - 1) // block):
+        j0 = jb * block
+        j1 = min(n_out, j0 + block)
+        for i in range(n_in):
+            for j in range(j0, j1):
+                total = 0.0
+                for c in range(n_chunks):
+                    total += parts[c, i, j]
+                out[j, i] = total
