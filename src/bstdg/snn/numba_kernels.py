@@ -93,7 +93,7 @@ def forward_binary(t_in, w_t, theta, T, delay, times, v_fire, v_end):  # pragma:
         v_row = v_fire[b]
         t_row[:] = T
         remaining = n_out
-        if last_step >= 0 and (False):
+        if last_step >= 0 and (n == 0 or tsort[0] > 0):
             remaining -= _test_crossings(pot, theta, 0, delay, t_row, v_row, T)
         p = 0
         while p < n:
@@ -132,7 +132,7 @@ def forward_real(t_in, w_t, theta, T, delay, times, v_fire, v_end):  # pragma: n
         v_row = v_fire[b]
         t_row[:] = T
         remaining = n_out
-        if last_step >= 0 and (False):
+        if last_step >= 0 and (n == 0 or tsort[0] > 0):
             remaining -= _test_crossings(pot, theta, 0, delay, t_row, v_row, T)
         p = 0
         while p < n:
