@@ -76,7 +76,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bstdg.bench.data import load_inputs
     from bstdg.bench.memory import step_memory_cpu, step_memory_cuda
     from bstdg.bench.models import SETTINGS, make_runner
-    from bstdg.bench.report import headline_ratios, target_status
+    from bstdg.bench.report import (
+        headline_ratios,
+        memory_ratio,
+        step_growth_ratios,
+        target_status,
+    )
     from bstdg.bench.timing import measure, set_threads
     from bstdg.snn import resolve_backend
 
@@ -164,8 +169,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "settings": SETTINGS,
         "results": results,
         "peak_memory": memory,
+        "peak_mem_ratio_basis": memory_ratio(memory)[1],
+        "peak_mem_process_ratio_t256_vs_t16": {
+            m: (None if not (memory[m]["16"]["peak_bytes"] and memory[m]["256"]["peak_bytes"])
+                else memory[m]["256"]["peak_bytes"] / memory[m]["16"]["peak_bytes"])
+            for m in memory},
+        "peak_mem_step_growth_ratio_t256_vs_t16": step_growth_ratios(memory),
         "memory_method": ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
-                          "peak RSS (ru_maxrss) of a fresh subprocess per setting"),
+                          "peak RSS of a fresh subprocess per setting, "
+                          "VmHWM reset before the step"),
         "loadavg_start": list(load_start),
         "loadavg_end": list(os.getloadavg()),
         "rows": rows,
