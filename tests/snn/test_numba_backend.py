@@ -155,3 +155,13 @@ def test_thread_count_does_not_change_results(threads: int) -> None:
     ref = forward_reference(t_in, w, theta, T, 1)
     _assert_forward_equal(out, ref)
     _assert_grads_close(grads, grads_reference(t_in, ref.times, g, w, spec, T))
+
+
+@pytest.mark.parametrize("bad", [-1, 9])
+def test_out_of_range_times_are_rejected(bad: int) -> None:
+    t = torch.tensor([[0, bad]])
+    w = torch.ones(2, 2)
+    with pytest.raises(ValueError, match="spike times"):
+        forward_numba(t, w, torch.zeros(2), 8, 1)
+    with pytest.raises(ValueError, match="spike times"):
+        grads_numba(torch.zeros(1, 2), t, torch.ones(1, 2), w, RULES["exp"].kernel_spec(8), 8)

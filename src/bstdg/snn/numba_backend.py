@@ -38,9 +38,15 @@ def _numpy(x: torch.Tensor) -> np.ndarray:
     return x.detach().cpu().numpy()
 
 
-def _times_array(t: torch.Tensor) -> np.ndarray:
-    """Integer-valued spike times (int64 or float) as a contiguous int64 numpy array."""
-    return np.ascontiguousarray(_numpy(t), dtype=np.int64)
+def _times_array(t: torch.Tensor, T: int) -> np.ndarray:
+    """Integer-valued spike times (int64 or float) as a contiguous int64 numpy array.
+
+    Checks the range [0, T]: the kernels index tables with these values unchecked.
+    """
+    arr = np.ascontiguousarray(_numpy(t), dtype=np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() > T):
+        raise ValueError(f"spike times must lie in [0, T={T}], got [{arr.min()}, {arr.max()}]")
+    return arr
 
 
 def forward_numba(
@@ -58,7 +64,7 @@ def forward_numba(
         v_fire.zero_()
         v_end.zero_()
         return SpikeTimes(times, v_fire, v_end)
-    t_np = _times_array(t_in)
+    t_np = _times_array(t_in, T)
     theta_np = np.ascontiguousarray(
         np.broadcast_to(_numpy(theta).reshape(-1), (n_out,)), dtype=np.float64
     )
@@ -103,8 +109,8 @@ def grads_numba(
     n_chunks = min(_sync_threads(), batch)
     parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
     _k.grads(
-        _times_array(t_in),
-        _times_array(t_out),
+        _times_array(t_in, T),
+        _times_array(t_out, T),
         np.ascontiguousarray(_numpy(g), dtype=np.float64),
         np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32),
         _kappa_table(spec, int(T)),
