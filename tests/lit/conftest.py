@@ -18,6 +18,8 @@ def make_cfg(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
     def _make(*overrides: str, config: str = "train.yaml", out: Path | None = None) -> DictConfig:
         base = FAST if config == "train.yaml" else ["trainer.enable_progress_bar=false",
                                                     "extras.print_config=false"]
+        if any(o.startswith("callbacks=") for o in overrides):
+            base = [o for o in base if not o.startswith("callbacks.")]
         return compose_cfg(config, [*base, *overrides], out or tmp_path)
 
     yield _make

@@ -1,0 +1,56 @@
+"""The console scripts as users run them: a single run, eval of its checkpoint, a multirun."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+QUIET = ["experiment=synthetic_quickstart", "logger=csv", "trainer.max_epochs=1",
+         "trainer.enable_progress_bar=false", "extras.print_config=false"]
+
+
+def _run(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_train_then_eval_from_the_command_line(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = _run("bstdg.train", *QUIET, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "csv").is_dir()
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    done = _run("bstdg.eval", f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path / 'eval'}",
+                "extras.print_config=false", "trainer.enable_progress_bar=false", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert evaluated["experiment"] == "synthetic_quickstart"
+    assert evaluated["test/acc"] == trained["test/acc"]  # max_epochs=1: best == last
+
+
+def test_multirun_jobs_get_their_own_dirs(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    done = _run("bstdg.train", "-m", *QUIET, "encoder.T=8,16", f"hydra.sweep.dir={sweep}",
+                cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = [json.loads((sweep / str(k) / "metrics.json").read_text()) for k in (0, 1)]
+    assert all(r["status"] == "finished" for r in results)
+
+
+def test_bad_config_value_is_refused_with_valid_choices(tmp_path: Path) -> None:
+    done = _run("bstdg.train", *QUIET, "model.net.rule.kernel=gauss",
+                f"hydra.run.dir={tmp_path / 'bad'}", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "unknown kernel 'gauss'; valid: const, exp, linear_relpsp" in done.stderr
+    metrics = json.loads((tmp_path / "bad" / "metrics.json").read_text())
+    assert metrics["status"] == "failed"
