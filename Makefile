@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 train: setup
-	$(VENV)/bin/bstdg-train $(ARGS)
+	$(VENV)/bin/bstdg-train experiment=mnist_bstdg $(ARGS)
 
 test: setup
 	WANDB_MODE=disabled OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2 \

@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bstdg.train import CONFIG_DIR, build, build_trainer
-from bstdg.utils.task import run_task
+from bstdg.utils.task import print_summary, run_task
 
 RUN_KEYS = ("data", "encoder", "model", "loss", "seed", "run_name", "tags")
 
@@ -66,7 +66,7 @@ def evaluate(
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval.yaml")
 def main(cfg: DictConfig) -> None:
-    run_task(evaluate, cfg)
+    print_summary(cfg, run_task(evaluate, cfg))
 
 
 if __name__ == "__main__":

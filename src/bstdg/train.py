@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from bstdg.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from bstdg.utils.run_info import run_metadata
-from bstdg.utils.task import log_hyperparameters, run_task
+from bstdg.utils.task import log_hyperparameters, print_summary, run_task
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -79,6 +79,7 @@ def train(
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the optimized metric for sweepers."""
     metrics = run_task(train, cfg)
+    print_summary(cfg, metrics)
     name = cfg.get("optimized_metric")
     if name and name in metrics:
         return float(metrics[name])

@@ -42,6 +42,23 @@ def log_hyperparameters(loggers: list, cfg: DictConfig, meta: dict[str, Any]) ->
         logger.log_hyperparams(params)
 
 
+@rank_zero_only
+def print_summary(cfg: DictConfig, metrics: dict[str, Any]) -> None:
+    """Tell the user where the results are, with the headline test metrics."""
+    out = output_dir(cfg)
+    lines = [f"run dir:      {out}", f"metrics:      {out / 'metrics.json'}"]
+    ckpts = out / "checkpoints"
+    if ckpts.is_dir():
+        lines.append(f"checkpoints:  {ckpts} (last.ckpt, best epoch_*.ckpt)")
+    wandb_dir = out / "wandb"
+    if wandb_dir.is_dir():
+        lines.append(f"W&B (offline): {wandb_dir}  ->  wandb sync {wandb_dir}/offline-run-*")
+    shown = [k for k in ("test/acc", "test/acc_ties", "test/hidden_spikes",
+                         "test/decision_time", "time/infer_us_per_sample") if k in metrics]
+    lines += [f"{k:<26}{float(metrics[k]):.4f}" for k in shown]
+    print("\n".join(lines))
+
+
 def finish_wandb() -> None:
     """Close a W&B run left open, so the next job of a multirun starts its own."""
     try:
