@@ -54,3 +54,14 @@ def test_bad_config_value_is_refused_with_valid_choices(tmp_path: Path) -> None:
     assert "unknown kernel 'gauss'; valid: const, exp, linear_relpsp" in done.stderr
     metrics = json.loads((tmp_path / "bad" / "metrics.json").read_text())
     assert metrics["status"] == "failed"
+
+
+def test_ddp_simulation_on_cpu(tmp_path: Path) -> None:
+    """Two CPU processes (ddp_spawn): metrics are reduced across ranks and written once."""
+    run_dir = tmp_path / "ddp"
+    args = [a for a in QUIET if not a.startswith("logger")]
+    done = _run("bstdg.train", *args, "logger=none", "trainer=ddp_sim",
+                f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "finished" and 0.0 <= metrics["test/acc"] <= 1.0
