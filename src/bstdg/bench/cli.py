@@ -19,6 +19,8 @@ QUICK = {"samples": 4096, "slow_samples": 256, "infer_samples": 8192}
 FULL = {"samples": 60000, "slow_samples": 2048, "infer_samples": 10000}
 EPOCH_SAMPLES = 60000
 MEMORY_T = (16, 256)
+ENV_KEYS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS",
+            "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER", "BSTDG_DATA_DIR")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -178,6 +180,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "memory_method": ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
                           "peak RSS of a fresh subprocess per setting, "
                           "VmHWM reset before the step"),
+        "env": {k: os.environ.get(k) for k in ENV_KEYS},
+        "cpu_count": os.cpu_count(),
         "loadavg_start": list(load_start),
         "loadavg_end": list(os.getloadavg()),
         "rows": rows,

@@ -119,8 +119,15 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['numba_threads']}   BSTDG backend: {report['bstdg_backend']}   "
         f"quick: {report['quick']}   repeats: {report['repeats']}   "
         f"epoch = {report['epoch_samples']} samples (* = extrapolated from train n)",
-        "",
     ]
+    load, cpus = report.get("loadavg_start", [0.0])[0], report.get("cpu_count") or 1
+    lines.append(f"load average at start {load:.2f} / end {report['loadavg_end'][0]:.2f} on "
+                 f"{cpus} CPUs; OMP_WAIT_POLICY={report['env'].get('OMP_WAIT_POLICY')}")
+    if load > 0.5 * cpus:
+        lines.append("WARNING: the machine was busy when the run started; timings are "
+                     "contended (with several threads, OpenMP spin-waiting makes this worse; "
+                     "OMP_WAIT_POLICY=PASSIVE helps).")
+    lines.append("")
     head = (f"{'model':<13}{'T':>5}{'train samp/s':>14}{'epoch s median [min-max]':>30}"
             f"{'infer samp/s':>14}{'train n':>9}  ratios")
     lines += [head, "-" * len(head)]
