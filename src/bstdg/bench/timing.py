@@ -50,9 +50,9 @@ def _run(fn: Any, n: int, batch: int, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def full_batches(n: int, batch: int) -> int:
-    """n rounded down to whole batches (at least one batch)."""
-    return max(batch, (n // batch) * batch)
+def train_count(n: int, batch: int) -> int:
+    """Samples per timed training pass: n (the last batch may be partial), >= one batch."""
+    return max(batch, n)
 
 
 def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int,
@@ -64,7 +64,7 @@ def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int
     allocator and thread-pool start-up) is not timed. Epoch time is the per-sample time
     times ``epoch_samples`` (extrapolated when fewer samples were measured).
     """
-    n_train = full_batches(n_train, batch)
+    n_train = train_count(n_train, batch)
     n_infer = max(1, n_infer)
     _run(runner.train_batch, warmup_batches * batch, batch, device)
     _run(runner.infer_batch, min(n_infer, infer_batch), infer_batch, device)
