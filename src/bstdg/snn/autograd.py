@@ -57,11 +57,7 @@ class SpikeTimingFunction(torch.autograd.Function):
         t_in, t_out, weight, v_fire = ctx.saved_tensors
         spec: LayerSpec = ctx.spec
         rule = spec.rule
-        g = grad_t_out.float()
-        if rule.normalize:
-            g = g / (g.norm(dim=1, keepdim=True) + rule.eps) / g.shape[0]
-        if rule.kernel == "linear_relpsp":
-            g = g / v_fire.abs().clamp(min=1.0)
+        g = rule.upstream(grad_t_out, v_fire)
         need_t, need_w, need_theta = ctx.needs_input_grad[:3]
         grad_w = grad_t_in = grad_theta = None
         if need_t or need_w:
@@ -71,12 +67,7 @@ class SpikeTimingFunction(torch.autograd.Function):
             )
             grad_w = grad_w.to(weight.dtype)
         if need_theta:
-            per_neuron = rule.threshold_grad_scale * g.sum(0)
-            grad_theta = (
-                per_neuron.sum().reshape(ctx.threshold_shape)
-                if (len(ctx.threshold_shape) == 0 or ctx.threshold_shape.numel() == 1)
-                else per_neuron.reshape(ctx.threshold_shape)
-            )
+            grad_theta = rule.threshold_grad(g, ctx.threshold_shape)
         return (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None
 
 

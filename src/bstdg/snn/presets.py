@@ -10,89 +10,28 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-S4NN = MappingProxyType(
-    {
-        "net": {
-            "binary": False,
-            "threshold_mode": "fixed",
-            "threshold_init": [100.0, 100.0],
-            "delay": 1,
-            "init_range": [[0.0, 5.0], [0.0, 48.0]],
-            "rule": {
-                "kernel": "const",
-                "A": 1.0,
-                "normalize": True,
-                "backprop_weights": "latent",
-                "causal_inclusive": False,
-            },
-        },
-        "loss": {"gamma": 3.0, "variant": "s4nn"},
-    }
-)
+POSITIVE_INIT = [[0.0, 5.0], [0.0, 48.0]]  # S4NN/BS4NN/SSTDP: U[0,5] hidden, U[0,48] output
 
-BS4NN = MappingProxyType(
-    {
-        "net": {
-            "binary": True,
-            "threshold_mode": "per_layer",
-            "threshold_init": [20.0, 20.0],
-            "delay": 1,
-            "init_range": [[0.0, 5.0], [0.0, 48.0]],
-            "rule": {
-                "kernel": "const",
-                "A": 1.0,
-                "normalize": True,
-                "backprop_weights": "latent",
-                "causal_inclusive": False,
-            },
-        },
-        "loss": {"gamma": 1.0, "variant": "bs4nn"},
-    }
-)
 
-SSTDP = MappingProxyType(
-    {
-        "net": {
-            "binary": False,
-            "threshold_mode": "fixed",
-            "threshold_init": [100.0, 100.0],
-            "delay": 0,
-            "init_range": [[0.0, 5.0], [0.0, 48.0]],
-            "rule": {
-                "kernel": "const",
-                "A": 1.0,
-                "B": 0.0,
-                "normalize": True,
-                "backprop_weights": "latent",
-                "causal_inclusive": True,
-            },
-        },
-        "loss": {"gamma": 5.0, "variant": "sstdp"},
-    }
-)
+def _rule(kernel: str, inclusive: bool = False) -> dict[str, Any]:
+    return {"kernel": kernel, "tau": None, "A": 1.0, "B": 0.0, "normalize": True,
+            "backprop_weights": "latent", "causal_inclusive": inclusive}
 
-BSTDG = MappingProxyType(
-    {
-        "net": {
-            "binary": True,
-            "threshold_mode": "per_neuron",
-            "threshold_init": [10.0, 5.0],
-            "threshold_min": 1.0,
-            "delay": 1,
-            "init_range": [[-2.5, 2.5], [-24.0, 24.0]],
-            "rule": {
-                "kernel": "exp",
-                "tau": None,
-                "A": 1.0,
-                "B": 0.0,
-                "normalize": True,
-                "backprop_weights": "latent",
-                "causal_inclusive": False,
-            },
-        },
-        "loss": {"gamma": 3.0, "variant": "s4nn"},
-    }
-)
+
+def _preset(net: dict[str, Any], gamma: float, variant: str) -> MappingProxyType:
+    return MappingProxyType({"net": {"threshold_min": 1.0, "delay": 1, **net},
+                             "loss": {"gamma": gamma, "variant": variant}})
+
+
+S4NN = _preset({"binary": False, "threshold_mode": "fixed", "threshold_init": [100.0, 100.0],
+                "init_range": POSITIVE_INIT, "rule": _rule("const")}, 3.0, "s4nn")
+BS4NN = _preset({"binary": True, "threshold_mode": "per_layer", "threshold_init": [20.0, 20.0],
+                 "init_range": POSITIVE_INIT, "rule": _rule("const")}, 1.0, "bs4nn")
+SSTDP = _preset({"binary": False, "threshold_mode": "fixed", "threshold_init": [100.0, 100.0],
+                 "delay": 0, "init_range": POSITIVE_INIT, "rule": _rule("const", inclusive=True)},
+                5.0, "sstdp")
+BSTDG = _preset({"binary": True, "threshold_mode": "per_neuron", "threshold_init": [10.0, 5.0],
+                 "init_range": [[-2.5, 2.5], [-24.0, 24.0]], "rule": _rule("exp")}, 3.0, "s4nn")
 
 PRESETS: MappingProxyType[str, Any] = MappingProxyType(
     {"s4nn": S4NN, "bs4nn": BS4NN, "sstdp": SSTDP, "bstdg": BSTDG}

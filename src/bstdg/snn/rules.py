@@ -92,3 +92,20 @@ class GradientRule:
         if self.backprop_weights == "binary":
             return sign
         return weight.abs().mean() * sign
+
+    def upstream(self, grad_t_out: torch.Tensor, v_fire: torch.Tensor) -> torch.Tensor:
+        """Steps 1-2: g from dL/dt_out (per-sample normalisation, batch mean, relpsp scale)."""
+        g = grad_t_out.float()
+        if self.normalize:
+            g = g / (g.norm(dim=1, keepdim=True) + self.eps) / g.shape[0]
+        if self.kernel == "linear_relpsp":
+            g = g / v_fire.abs().clamp(min=1.0)
+        return g
+
+    def threshold_grad(self, g: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """Step 4: dL/dtheta summed over the batch, reduced to the threshold's shape."""
+        per_neuron = self.threshold_grad_scale * g.sum(0)
+        if shape.numel() == 1:
+            return per_neuron.sum().reshape(shape)
+        return per_neuron.reshape(shape)
+
