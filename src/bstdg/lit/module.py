@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +39,8 @@ class SpikingClassifier(pl.LightningModule):
     ``loss`` maps (output times, labels, T) to a scalar. Constraints (threshold clamp,
     latent clip) are applied after every optimiser step. ``dead_neuron_min_rate`` > 0
     re-draws hidden neurons that fired on fewer than that fraction of training samples
-    at the end of each epoch (S4NN/SSTDP).
+    at the end of each epoch (S4NN/SSTDP). A scheduler partial without ``T_max`` (e.g.
+    CosineAnnealingLR) gets the run's length in steps or epochs (``scheduler_interval``).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class SpikingClassifier(pl.LightningModule):
         scheduler: Callable[..., Any] | None = None,
         fallback: str = "max_potential",
         dead_neuron_min_rate: float = 0.0,
+        scheduler_interval: str = "step",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -64,6 +67,11 @@ class SpikingClassifier(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.fallback = fallback
+        if scheduler_interval not in ("step", "epoch"):
+            raise ValueError(
+                f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}"
+            )
+        self.scheduler_interval = scheduler_interval
         if not 0.0 <= dead_neuron_min_rate < 1.0:
             raise ValueError(f"dead_neuron_min_rate must be in [0, 1), got {dead_neuron_min_rate}")
         self.dead_neuron_min_rate = dead_neuron_min_rate
@@ -171,8 +179,16 @@ class SpikingClassifier(pl.LightningModule):
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
+        interval = self.scheduler_interval
+        kwargs: dict[str, Any] = {}
+        target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
+        fixed = getattr(self.scheduler_factory, "keywords", {})
+        if "T_max" in inspect.signature(target).parameters and "T_max" not in fixed:
+            # cosine annealing over the whole run unless the config fixes T_max
+            steps = self.trainer.estimated_stepping_batches
+            kwargs["T_max"] = int(steps) if interval == "step" else self.trainer.max_epochs
+        scheduler = self.scheduler_factory(optimizer=optimizer, **kwargs)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+            "lr_scheduler": {"scheduler": scheduler, "interval": interval},
         }

@@ -12,9 +12,8 @@ from typing import Any
 
 import torch
 
-from bstdg.snn.functional import first_spike_times, timing_grads
+from bstdg.snn.functional import layer_forward, layer_grads
 from bstdg.snn.rules import GradientRule
-from bstdg.snn.spikes import binarize
 
 
 @dataclass(frozen=True)
@@ -38,14 +37,16 @@ class SpikeTimingFunction(torch.autograd.Function):
         weight: torch.Tensor,
         threshold: torch.Tensor,
         spec: LayerSpec,
+        keep: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        w_hat = binarize(weight) if spec.binary else weight
-        out = first_spike_times(
-            t_in.detach(), w_hat.detach(), threshold.detach(), spec.T, spec.delay, spec.backend
+        out, state = layer_forward(
+            t_in.detach(), weight.detach(), threshold.detach(), spec.T, spec.delay,
+            spec.binary, spec.backend, keep,
         )
-        t_out = out.times.to(torch.float32)
+        t_out = out.times
         ctx.spec = spec
         ctx.threshold_shape = threshold.shape
+        ctx.state = state
         ctx.save_for_backward(t_in.detach(), t_out, weight.detach(), out.v_fire)
         ctx.mark_non_differentiable(out.v_fire, out.v_end)
         return t_out, out.v_fire, out.v_end
@@ -53,7 +54,7 @@ class SpikeTimingFunction(torch.autograd.Function):
     @staticmethod
     def backward(  # type: ignore[override]
         ctx: Any, grad_t_out: torch.Tensor, _gv: torch.Tensor, _ge: torch.Tensor
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None, None]:
         t_in, t_out, weight, v_fire = ctx.saved_tensors
         spec: LayerSpec = ctx.spec
         rule = spec.rule
@@ -61,18 +62,22 @@ class SpikeTimingFunction(torch.autograd.Function):
         need_t, need_w, need_theta = ctx.needs_input_grad[:3]
         grad_w = grad_t_in = grad_theta = None
         if need_t or need_w:
-            w_back = rule.backprop_matrix(weight, spec.binary)
-            grad_w, grad_t_in = timing_grads(
-                t_in, t_out, g, w_back, rule.kernel_spec(spec.T), spec.T, spec.backend
+            grad_w, grad_t_in = layer_grads(
+                ctx.state, t_in, t_out, g, weight, rule, spec.binary, spec.T, spec.backend
             )
             grad_w = grad_w.to(weight.dtype)
         if need_theta:
             grad_theta = rule.threshold_grad(g, ctx.threshold_shape)
-        return (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None
+        return (
+            (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None, None
+        )
 
 
 def spike_timing_layer(
     t_in: torch.Tensor, weight: torch.Tensor, threshold: torch.Tensor, spec: LayerSpec
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Functional entry: float spike times (integer-valued), v_fire, v_end."""
-    return SpikeTimingFunction.apply(t_in, weight, threshold, spec)
+    keep = torch.is_grad_enabled() and (
+        t_in.requires_grad or weight.requires_grad or threshold.requires_grad
+    )
+    return SpikeTimingFunction.apply(t_in, weight, threshold, spec, keep)

@@ -9,13 +9,15 @@ when numba is importable and torch otherwise (always torch on CUDA).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from importlib.util import find_spec
+from typing import Any
 
 import torch
 
 from bstdg.snn.reference import forward_reference, grads_reference
-from bstdg.snn.rules import KernelSpec
-from bstdg.snn.spikes import SpikeTimes, check_times, threshold_vector
+from bstdg.snn.rules import GradientRule, KernelSpec
+from bstdg.snn.spikes import SpikeTimes, binarize, check_times, threshold_vector
 from bstdg.snn.torch_backend import forward_torch, grads_torch
 
 BACKENDS = ("auto", "fast", "reference", "torch", "numba")
@@ -24,12 +26,17 @@ ForwardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int, int], Spike
 GradsFn = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 
+@lru_cache(maxsize=1)
+def _have_numba() -> bool:
+    return find_spec("numba") is not None
+
+
 def resolve_backend(backend: str, device: torch.device) -> str:
     """Map ``auto``/``fast`` to a concrete backend for tensors on ``device``."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
     if backend in ("auto", "fast"):
-        if device.type == "cpu" and find_spec("numba") is not None:
+        if device.type == "cpu" and _have_numba():
             return "numba"
         return "torch"
     if backend == "numba" and device.type != "cpu":
@@ -86,3 +93,61 @@ def timing_grads(
     """(dL/dW, dL/dt_in) of the spike-timing-dependent gradient for given dL/dt_out = g."""
     _, grads = _kernels(resolve_backend(backend, t_in.device))
     return grads(t_in, t_out, g, w_back, spec, T)
+
+
+def layer_forward(
+    t_in: torch.Tensor,
+    weight: torch.Tensor,
+    threshold: torch.Tensor,
+    T: int,
+    delay: int,
+    binary: bool,
+    backend: str,
+    keep: bool,
+) -> tuple[SpikeTimes, Any]:
+    """Forward of a layer from its latent weight (sign(W) when ``binary``), for the
+    autograd Function: float32 times, and with ``keep`` an opaque state for
+    :func:`layer_grads`. The numba backend binarizes and transposes the weight in one
+    pass and keeps the sorted inputs for the backward."""
+    name = resolve_backend(backend, t_in.device)
+    if name != "numba":
+        w_hat = binarize(weight) if binary else weight
+        out = first_spike_times(t_in, w_hat, threshold, T, delay, name)
+        return SpikeTimes(out.times.to(torch.float32), out.v_fire, out.v_end), None
+    from bstdg.snn.numba_backend import layer_forward as numba_forward
+
+    if T < 2:
+        raise ValueError(f"T must be an integer >= 2, got {T}")
+    if t_in.dim() != 2:
+        raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 time steps, got {delay}")
+    if weight.dim() != 2 or weight.shape[1] != t_in.shape[1]:
+        raise ValueError(
+            f"weight must have shape (N_out, {t_in.shape[1]}), got {tuple(weight.shape)}"
+        )
+    theta = threshold_vector(threshold, weight.shape[0], weight)
+    return numba_forward(t_in, weight, theta, T, delay, binary, keep)
+
+
+def layer_grads(
+    state: Any,
+    t_in: torch.Tensor,
+    t_out: torch.Tensor,
+    g: torch.Tensor,
+    weight: torch.Tensor,
+    rule: GradientRule,
+    binary: bool,
+    T: int,
+    backend: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(dL/dW, dL/dt_in) of a layer run by :func:`layer_forward` (``state`` is its)."""
+    spec = rule.kernel_spec(T)
+    if state is None:
+        w_back = rule.backprop_matrix(weight, binary)
+        return timing_grads(t_in, t_out, g, w_back, spec, T, backend)
+    from bstdg.snn.numba_backend import layer_grads as numba_grads
+
+    latent = not binary or rule.backprop_weights == "latent"
+    w_back = None if latent else rule.backprop_matrix(weight, binary)
+    return numba_grads(state, t_out, g, w_back, spec, T)

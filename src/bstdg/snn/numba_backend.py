@@ -11,25 +11,60 @@ chunks (one per thread, each with its own float64 dW accumulator, summed at the 
 Gradients match ``grads_reference`` to float rounding; the dW summation order, and so
 its last float32 bit, can depend on the thread count.
 
+The layer entry points (``layer_forward`` / ``layer_grads``, used by the autograd
+Function) binarize and transpose the latent weights in one pass, take and return float
+spike times without conversions, and hand the per-sample sorted inputs of the forward to
+the backward.
+
 numba's thread count follows ``torch.get_num_threads()`` (capped by NUMBA_NUM_THREADS).
+numba uses its ``workqueue`` threading layer unless NUMBA_THREADING_LAYER says otherwise:
+its OpenMP layer would load a second OpenMP runtime beside torch's (the two spin against
+each other) and reset torch's thread count when its pool starts.
 """
 
 from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 import torch
 
-from bstdg.snn import numba_kernels as _k
 from bstdg.snn.rules import KernelSpec
 from bstdg.snn.spikes import SpikeTimes
 
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+from bstdg.snn import numba_kernels as _k  # noqa: E402  (after the threading layer choice)
+
+# The workqueue layer must not be entered from two threads at once.
+_LAUNCH_LOCK = threading.Lock()
+
 
 def _sync_threads() -> int:
-    """Set numba's thread count to torch's (capped); return it."""
-    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(n)
+    """Set numba's thread count to torch's (capped); return it. Leaves torch's unchanged
+    (starting an OpenMP threading layer can reset it, so it is restored)."""
+    torch_threads = torch.get_num_threads()
+    n = max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
+    if torch.get_num_threads() != torch_threads:
+        torch.set_num_threads(torch_threads)
     return n
+
+
+def _launch(kernel, *args):
+    """Run a parallel kernel with numba's threads in step with torch's (restored after)."""
+    torch_threads = torch.get_num_threads()
+    with _LAUNCH_LOCK:
+        _sync_threads()
+        result = kernel(*args)
+    if torch.get_num_threads() != torch_threads:
+        torch.set_num_threads(torch_threads)
+    return result
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
@@ -38,15 +73,62 @@ def _numpy(x: torch.Tensor) -> np.ndarray:
     return x.detach().cpu().numpy()
 
 
-def _times_array(t: torch.Tensor, T: int) -> np.ndarray:
-    """Integer-valued spike times (int64 or float) as a contiguous int64 numpy array.
+def _times_view(t: torch.Tensor) -> np.ndarray:
+    """Spike times as a C-contiguous numpy array in their own dtype (int or float)."""
+    arr = _numpy(t)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
+        arr = arr.astype(np.int64)
+    return np.ascontiguousarray(arr)
 
-    Checks the range [0, T]: the kernels index tables with these values unchecked.
-    """
-    arr = np.ascontiguousarray(_numpy(t), dtype=np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() > T):
-        raise ValueError(f"spike times must lie in [0, T={T}], got [{arr.min()}, {arr.max()}]")
-    return arr
+
+def _range_error(t: np.ndarray, T: int) -> ValueError:
+    return ValueError(
+        f"spike times must lie in [0, T={T}], got [{np.nanmin(t)}, {np.nanmax(t)}]"
+    )
+
+
+def _int_thresholds(theta: np.ndarray) -> np.ndarray:
+    """floor(theta) as int32 (clipped): for integer V, V > theta <=> V > floor(theta)."""
+    fl = np.floor(np.nan_to_num(theta.astype(np.float64), nan=np.inf))
+    return np.clip(fl, -(2.0**31) + 2, 2.0**31 - 2).astype(np.int32)
+
+
+def _theta_array(theta: torch.Tensor, n_out: int) -> np.ndarray:
+    return np.ascontiguousarray(
+        np.broadcast_to(_numpy(theta).reshape(-1), (n_out,)), dtype=np.float64
+    )
+
+
+@dataclass
+class SavedInputs:
+    """What the forward leaves for the backward: the per-sample sorted spiking inputs
+    (CSR: ``order``/``tsort`` rows, ``nspk`` counts) and w^T as float32 if kept."""
+
+    order: np.ndarray
+    tsort: np.ndarray
+    nspk: np.ndarray
+    w_t: np.ndarray | None
+
+
+def _run_forward(t_np, w_t, binary, theta_np, T, delay, times, v_fire, v_end):
+    batch, n_in = t_np.shape
+    order = np.empty((batch, n_in), np.int32)
+    tsort = np.empty((batch, n_in), np.int32)
+    nspk = np.empty(batch, np.int32)
+    if binary:
+        kernel, th = _k.forward_binary, _int_thresholds(theta_np)
+    else:
+        kernel, th = _k.forward_real, theta_np
+    _launch(kernel, t_np, w_t, th, int(T), int(delay), times.numpy(), v_fire.numpy(),
+            v_end.numpy(), order, tsort, nspk)
+    if batch and nspk.min() < 0:
+        raise _range_error(t_np, T)
+    return order, tsort, nspk
+
+
+def _empty_result(batch: int, n_out: int, T: int, dtype: torch.dtype) -> SpikeTimes:
+    return SpikeTimes(torch.full((batch, n_out), T, dtype=dtype),
+                      torch.zeros(batch, n_out), torch.zeros(batch, n_out))
 
 
 def forward_numba(
@@ -55,28 +137,59 @@ def forward_numba(
     """Same semantics as ``forward_reference`` (event-driven; cost independent of T)."""
     batch = t_in.shape[0]
     n_out = w_hat.shape[0]
+    t_np = _times_view(t_in)
+    if batch == 0 or n_out == 0:
+        if t_np.size and not bool(np.all((t_np >= 0) & (t_np <= T))):
+            raise _range_error(t_np, T)
+        return _empty_result(batch, n_out, T, torch.int64)
     w_np = _numpy(w_hat)
+    if bool(np.all(np.abs(w_np) == 1)):
+        w_t, binary = np.ascontiguousarray(w_np.T, dtype=np.int8), True
+    else:
+        w_t, binary = np.ascontiguousarray(w_np.T, dtype=np.float64), False
     times = torch.empty(batch, n_out, dtype=torch.int64)
     v_fire = torch.empty(batch, n_out, dtype=torch.float32)
     v_end = torch.empty(batch, n_out, dtype=torch.float32)
-    if batch == 0 or n_out == 0:
-        times.fill_(T)
-        v_fire.zero_()
-        v_end.zero_()
-        return SpikeTimes(times, v_fire, v_end)
-    t_np = _times_array(t_in, T)
-    theta_np = np.ascontiguousarray(
-        np.broadcast_to(_numpy(theta).reshape(-1), (n_out,)), dtype=np.float64
-    )
-    if bool(np.all(np.abs(w_np) == 1)):
-        w_t = np.ascontiguousarray(w_np.T, dtype=np.int8)
-        kernel = _k.forward_binary
-    else:
-        w_t = np.ascontiguousarray(w_np.T, dtype=np.float64)
-        kernel = _k.forward_real
-    _sync_threads()
-    kernel(t_np, w_t, theta_np, int(T), int(delay), times.numpy(), v_fire.numpy(), v_end.numpy())
+    _run_forward(t_np, w_t, binary, _theta_array(theta, n_out), T, delay, times, v_fire, v_end)
     return SpikeTimes(times, v_fire, v_end)
+
+
+def layer_forward(
+    t_in: torch.Tensor,
+    weight: torch.Tensor,
+    theta: torch.Tensor,
+    T: int,
+    delay: int,
+    binary: bool,
+    keep: bool,
+) -> tuple[SpikeTimes, SavedInputs | None]:
+    """The layer forward from the *latent* weight: sign(weight) (sign(0) = +1) when
+    ``binary`` else weight. Times come back as float32 (integer-valued). With ``keep``,
+    also returns what ``layer_grads`` needs (sorted inputs, weight^T as float32)."""
+    batch = t_in.shape[0]
+    n_out, n_in = weight.shape
+    t_np = _times_view(t_in)
+    if batch == 0 or n_out == 0:
+        if t_np.size and not bool(np.all((t_np >= 0) & (t_np <= T))):
+            raise _range_error(t_np, T)
+        empty = np.zeros((batch, n_in), np.int32)
+        saved = SavedInputs(empty, empty, np.zeros(batch, np.int32),
+                            np.zeros((n_in, n_out), np.float32))
+        return _empty_result(batch, n_out, T, torch.float32), (saved if keep else None)
+    w_np = np.ascontiguousarray(_numpy(weight))
+    w8 = np.empty((n_in, n_out), np.int8)
+    wf = np.empty((n_in, n_out) if keep else (0, 0), np.float32)
+    w64 = np.empty((0, 0) if binary else (n_in, n_out), np.float64)
+    _launch(_k.prepare_weights, w_np, w8, wf, w64, keep, not binary)
+    times = torch.empty(batch, n_out, dtype=torch.float32)
+    v_fire = torch.empty(batch, n_out, dtype=torch.float32)
+    v_end = torch.empty(batch, n_out, dtype=torch.float32)
+    order, tsort, nspk = _run_forward(
+        t_np, w8 if binary else w64, binary, _theta_array(theta, n_out), T, delay,
+        times, v_fire, v_end,
+    )
+    out = SpikeTimes(times, v_fire, v_end)
+    return out, (SavedInputs(order, tsort, nspk, wf) if keep else None)
 
 
 def _kappa_table(spec: KernelSpec, T: int) -> np.ndarray:
@@ -92,6 +205,62 @@ def _kappa_table(spec: KernelSpec, T: int) -> np.ndarray:
     return (-kappa).contiguous().numpy()
 
 
+_KAPPA_CACHE: dict[tuple[KernelSpec, int], np.ndarray] = {}
+
+
+def _kappa(spec: KernelSpec, T: int) -> np.ndarray:
+    key = (spec, int(T))
+    table = _KAPPA_CACHE.get(key)
+    if table is None:
+        if len(_KAPPA_CACHE) > 64:
+            _KAPPA_CACHE.clear()
+        table = _KAPPA_CACHE[key] = _kappa_table(spec, int(T))
+    return table
+
+
+def _grads_from_sorted(
+    saved: SavedInputs, t_out: np.ndarray, g: np.ndarray, wb_t: np.ndarray,
+    spec: KernelSpec, T: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    batch, n_in = saved.order.shape
+    n_out = t_out.shape[1]
+    grad_t_in = torch.empty(batch, n_in, dtype=torch.float32)
+    if batch == 0 or n_in == 0 or n_out == 0:
+        return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in.zero_()
+    n_chunks = min(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)), batch)
+    parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
+    _launch(_k.grads, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t, _kappa(spec, T),
+            bool(spec.inclusive), int(T), n_chunks, parts, grad_t_in.numpy())
+    grad_w = torch.empty(n_out, n_in, dtype=torch.float32)
+    _launch(_k.sum_parts_transposed, parts, grad_w.numpy())
+    return grad_w, grad_t_in
+
+
+def _float_array(x: torch.Tensor) -> np.ndarray:
+    arr = _numpy(x)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return np.ascontiguousarray(arr)
+
+
+def layer_grads(
+    saved: SavedInputs,
+    t_out: torch.Tensor,
+    g: torch.Tensor,
+    w_back: torch.Tensor | None,
+    spec: KernelSpec,
+    T: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``grads_numba`` from a ``layer_forward``'s saved inputs; ``w_back`` None means the
+    kept latent weight."""
+    if w_back is None:
+        wb_t = saved.w_t
+    else:
+        wb_t = np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32)
+    t_np = _times_view(t_out)
+    return _grads_from_sorted(saved, t_np, _float_array(g), wb_t, spec, T)
+
+
 def grads_numba(
     t_in: torch.Tensor,
     t_out: torch.Tensor,
@@ -102,24 +271,16 @@ def grads_numba(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Same as ``grads_reference``, looping only over spiking inputs (sorted by time)."""
     batch, n_in = t_in.shape
-    n_out = t_out.shape[1]
-    grad_t_in = torch.empty(batch, n_in, dtype=torch.float32)
-    if batch == 0 or n_in == 0 or n_out == 0:
-        return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in.zero_()
-    n_chunks = min(_sync_threads(), batch)
-    parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
-    _k.grads(
-        _times_array(t_in, T),
-        _times_array(t_out, T),
-        np.ascontiguousarray(_numpy(g), dtype=np.float64),
-        np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32),
-        _kappa_table(spec, int(T)),
-        bool(spec.inclusive),
-        int(T),
-        n_chunks,
-        parts,
-        grad_t_in.numpy(),
-    )
-    grad_w = torch.empty(n_out, n_in, dtype=torch.float32)
-    _k.sum_parts_transposed(parts, grad_w.numpy())
-    return grad_w, grad_t_in
+    t_np = _times_view(t_in)
+    to_np = _times_view(t_out)
+    for arr in (t_np, to_np):
+        if arr.size and not bool(np.all((arr >= 0) & (arr <= T))):
+            raise _range_error(arr, T)
+    order = np.empty((batch, n_in), np.int32)
+    tsort = np.empty((batch, n_in), np.int32)
+    nspk = np.empty(batch, np.int32)
+    if batch and n_in:
+        _launch(_k.sort_batch, t_np, int(T), order, tsort, nspk)
+    saved = SavedInputs(order, tsort, nspk, None)
+    wb_t = np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32)
+    return _grads_from_sorted(saved, to_np, _float_array(g), wb_t, spec, T)

@@ -2,9 +2,12 @@
 
 Every kernel works on one sample's spiking inputs sorted by time (stable, so inputs of one
 time bin stay in index order) and walks the non-empty time bins. Work is proportional to
-the number of spiking inputs times N_out, independent of T. All kernels are compiled with
-``cache=True`` and release the GIL; the forward ones use strict IEEE arithmetic so spike
-times match the reference bit for bit.
+the number of spiking inputs times N_out, independent of T. The forward kernels write the
+sorted lists (``order``, ``tsort``, ``nspk``: a per-sample CSR) so the backward reuses them.
+Spike times may be given as any integer or float dtype (integer-valued); they are range
+checked on the fly (``nspk[b] = -1`` flags a sample with a time outside [0, T]).
+All kernels are compiled with ``cache=True`` and release the GIL; the forward ones use
+strict IEEE arithmetic so spike times match the reference bit for bit.
 """
 
 from __future__ import annotations
@@ -17,22 +20,29 @@ _OPTS = {"cache": True, "nogil": True, "fastmath": False}
 # Above this ratio T / N_in the per-sample sort switches from counting sort (O(N_in + T))
 # to a stable merge sort (O(N_in log N_in)).
 _COUNTING_SORT_MAX_RATIO = 4
+# Marker threshold of a neuron that has fired (no int32 potential exceeds it).
+_FIRED = np.int32(2**31 - 1)
 
 
 @numba.njit(**_OPTS)
 def sort_spikes(t_row, T, order, times, counts):  # pragma: no cover - compiled
     """Stable sort of the spiking inputs (t < T) of one sample by time.
 
-    Writes the input indices to ``order[:n]`` and their times to ``times[:n]``; returns n.
-    ``counts`` is a scratch buffer of length T + 1 (unused by the merge-sort path).
+    Writes the input indices to ``order[:n]`` and their times to ``times[:n]``; returns n,
+    or -1 if a time lies outside [0, T] (or is NaN). ``counts`` is a scratch buffer of
+    length T + 1 (unused by the merge-sort path).
     """
     n_in = t_row.shape[0]
+    for i in range(n_in):
+        x = t_row[i]
+        if not (x >= 0 and x <= T):
+            return -1
     if T > _COUNTING_SORT_MAX_RATIO * n_in:
         perm = np.argsort(t_row, kind="mergesort")
         n = 0
         for k in range(n_in):
             i = perm[k]
-            t = t_row[i]
+            t = int(t_row[i])
             if t >= T:
                 break
             order[n] = i
@@ -42,17 +52,14 @@ def sort_spikes(t_row, T, order, times, counts):  # pragma: no cover - compiled
     counts[:] = 0
     n = 0
     for i in range(n_in):
-        t = t_row[i]
-        if t < T:
-            counts[t] += 1
-            n += 1
-    start = 0
+        t = int(t_row[i])
+        counts[t] += 1
     for t in range(T):
         c = counts[t]
-        counts[t] = start
-        start += c
+        counts[t] = n
+        n += c
     for i in range(n_in):
-        t = t_row[i]
+        t = int(t_row[i])
         if t < T:
             pos = counts[t]
             order[pos] = i
@@ -61,95 +68,174 @@ def sort_spikes(t_row, T, order, times, counts):  # pragma: no cover - compiled
     return n
 
 
+@numba.njit(parallel=True, **_OPTS)
+def sort_batch(t_in, T, order, tsort, nspk):  # pragma: no cover - compiled
+    """``sort_spikes`` of every sample (the CSR the forward kernels also write)."""
+    batch = t_in.shape[0]
+    for b in numba.prange(batch):
+        counts = np.empty(T + 1, np.int64)
+        nspk[b] = sort_spikes(t_in[b], T, order[b], tsort[b], counts)
+
+
+@numba.njit(parallel=True, **_OPTS)
+def prepare_weights(w, w8_t, wf_t, w64_t, want_f, want_64):  # pragma: no cover - compiled
+    """From w (N_out, N_in) float: w8_t = sign(w)^T as int8 (sign(0) = +1), and where
+    asked, wf_t = w^T as float32 and w64_t = w^T as float64. Blocked transpose."""
+    n_out, n_in = w.shape
+    block = 32
+    for ib in numba.prange((n_in + block - 1) // block):
+        i0 = ib * block
+        i1 = min(n_in, i0 + block)
+        for j in range(n_out):
+            for i in range(i0, i1):
+                x = w[j, i]
+                w8_t[i, j] = 1 if x >= 0 else -1
+                if want_f:
+                    wf_t[i, j] = x
+                if want_64:
+                    w64_t[i, j] = x
+
+
 @numba.njit(**_OPTS)
-def _test_crossings(pot, theta, step, delay, t_row, v_row, T):  # pragma: no cover - compiled
+def _fire_check(pot, thr, step, delay, t_row, v_row):  # pragma: no cover - compiled
+    """Mark neurons with pot > thr (unfired ones; fired have thr = _FIRED); count them."""
+    fired = 0
+    for j in range(pot.shape[0]):
+        if pot[j] > thr[j]:
+            t_row[j] = step + delay
+            v_row[j] = pot[j]
+            thr[j] = _FIRED
+            fired += 1
+    return fired
+
+
+@numba.njit(**_OPTS)
+def _add_rows(pot, w_t, order, p, q):  # pragma: no cover - compiled
+    for k in range(p, q):
+        row = w_t[order[k]]
+        for j in range(pot.shape[0]):
+            pot[j] += row[j]
+
+
+@numba.njit(**_OPTS)
+def _add_row_count(pot, row, thr):  # pragma: no cover - compiled
+    """pot += row; return how many neurons now exceed thr (vectorisable reduction)."""
+    hits = 0
+    for j in range(pot.shape[0]):
+        v = pot[j] + row[j]
+        pot[j] = v
+        hits += v > thr[j]
+    return hits
+
+
+@numba.njit(parallel=True, **_OPTS)
+def forward_binary(
+    t_in, w_t, thr, T, delay, times, v_fire, v_end, order, tsort, nspk
+):  # pragma: no cover - compiled
+    """Forward pass for +-1 weights: exact int32 accumulation of int8 weight rows.
+
+    t_in (B, N_in) integer-valued times (any dtype); w_t (N_in, N_out) int8 = w_hat^T;
+    thr (N_out,) int32 = floor(theta) clipped (for integer V, V > theta <=> V > floor
+    theta). Outputs (B, N_out): times (any dtype), v_fire, v_end float32, written in place;
+    order, tsort (B, N_in) int32 and nspk (B,) int32: the sorted spiking inputs.
+    """
+    batch = t_in.shape[0]
+    n_out = w_t.shape[1]
+    last_step = T - 1 - delay
+    for b in numba.prange(batch):
+        counts = np.empty(T + 1, np.int64)
+        o_row = order[b]
+        ts_row = tsort[b]
+        n = sort_spikes(t_in[b], T, o_row, ts_row, counts)
+        nspk[b] = n
+        t_row = times[b]
+        v_row = v_fire[b]
+        t_row[:] = T
+        if n < 0:
+            continue
+        pot = np.zeros(n_out, np.int32)
+        th = thr.copy()
+        remaining = n_out
+        if last_step >= 0 and (n == 0 or ts_row[0] > 0):
+            remaining -= _fire_check(pot, th, 0, delay, t_row, v_row)
+        p = 0
+        while p < n:
+            step = ts_row[p]
+            q = p + 1
+            while q < n and ts_row[q] == step:
+                q += 1
+            _add_rows(pot, w_t, o_row, p, q - 1)
+            hits = _add_row_count(pot, w_t[o_row[q - 1]], th)
+            if hits > 0 and step <= last_step:
+                remaining -= _fire_check(pot, th, step, delay, t_row, v_row)
+            p = q
+            if remaining == 0 or step >= last_step:
+                _add_rows(pot, w_t, o_row, p, n)
+                break
+        for j in range(n_out):
+            v_end[b, j] = pot[j]
+            if th[j] != _FIRED:
+                v_row[j] = pot[j]
+
+
+@numba.njit(**_OPTS)
+def _test_crossings(pot, theta, step, delay, t_row, v_row, fired_flag):  # pragma: no cover
     """Mark unfired neurons whose potential exceeds theta at ``step``; returns how many."""
     fired = 0
     for j in range(pot.shape[0]):
-        if t_row[j] == T and pot[j] > theta[j]:
+        if fired_flag[j] == 0 and pot[j] > theta[j]:
             t_row[j] = step + delay
             v_row[j] = pot[j]
+            fired_flag[j] = 1
             fired += 1
     return fired
 
 
 @numba.njit(parallel=True, **_OPTS)
-def forward_binary(t_in, w_t, theta, T, delay, times, v_fire, v_end):  # pragma: no cover
-    """Forward pass for +-1 weights: exact int32 accumulation of int8 weight rows.
-
-    t_in (B, N_in) int64; w_t (N_in, N_out) int8 = w_hat^T; theta (N_out,) float64.
-    Outputs (B, N_out): times int64, v_fire and v_end float32, written in place.
-    """
-    batch, n_in = t_in.shape
-    n_out = w_t.shape[1]
-    last_step = T - 1 - delay
-    for b in numba.prange(batch):
-        order = np.empty(n_in, np.int64)
-        tsort = np.empty(n_in, np.int64)
-        counts = np.empty(T + 1, np.int64)
-        n = sort_spikes(t_in[b], T, order, tsort, counts)
-        pot = np.zeros(n_out, np.int32)
-        t_row = times[b]
-        v_row = v_fire[b]
-        t_row[:] = T
-        remaining = n_out
-        if last_step >= 0 and (n == 0 or tsort[0] > 0):
-            remaining -= _test_crossings(pot, theta, 0, delay, t_row, v_row, T)
-        p = 0
-        while p < n:
-            step = tsort[p]
-            while p < n and tsort[p] == step:
-                row = w_t[order[p]]
-                for j in range(n_out):
-                    pot[j] += row[j]
-                p += 1
-            if remaining > 0 and step <= last_step:
-                remaining -= _test_crossings(pot, theta, step, delay, t_row, v_row, T)
-        for j in range(n_out):
-            v_end[b, j] = pot[j]
-            if t_row[j] == T:
-                v_row[j] = pot[j]
-
-
-@numba.njit(parallel=True, **_OPTS)
-def forward_real(t_in, w_t, theta, T, delay, times, v_fire, v_end):  # pragma: no cover
+def forward_real(
+    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk
+):  # pragma: no cover - compiled
     """Forward pass for real weights, float64 like the reference.
 
     As in the reference, the weights of one time bin are summed first (in input order)
     and the bin total is then added to the potential, so rounding matches step for step.
     """
-    batch, n_in = t_in.shape
+    batch = t_in.shape[0]
     n_out = w_t.shape[1]
     last_step = T - 1 - delay
     for b in numba.prange(batch):
-        order = np.empty(n_in, np.int64)
-        tsort = np.empty(n_in, np.int64)
         counts = np.empty(T + 1, np.int64)
-        n = sort_spikes(t_in[b], T, order, tsort, counts)
-        pot = np.zeros(n_out, np.float64)
-        bin_sum = np.empty(n_out, np.float64)
+        o_row = order[b]
+        ts_row = tsort[b]
+        n = sort_spikes(t_in[b], T, o_row, ts_row, counts)
+        nspk[b] = n
         t_row = times[b]
         v_row = v_fire[b]
         t_row[:] = T
+        if n < 0:
+            continue
+        pot = np.zeros(n_out, np.float64)
+        bin_sum = np.empty(n_out, np.float64)
+        fired_flag = np.zeros(n_out, np.uint8)
         remaining = n_out
-        if last_step >= 0 and (n == 0 or tsort[0] > 0):
-            remaining -= _test_crossings(pot, theta, 0, delay, t_row, v_row, T)
+        if last_step >= 0 and (n == 0 or ts_row[0] > 0):
+            remaining -= _test_crossings(pot, theta, 0, delay, t_row, v_row, fired_flag)
         p = 0
         while p < n:
-            step = tsort[p]
+            step = ts_row[p]
             bin_sum[:] = 0.0
-            while p < n and tsort[p] == step:
-                row = w_t[order[p]]
+            while p < n and ts_row[p] == step:
+                row = w_t[o_row[p]]
                 for j in range(n_out):
                     bin_sum[j] += row[j]
                 p += 1
             for j in range(n_out):
                 pot[j] += bin_sum[j]
             if remaining > 0 and step <= last_step:
-                remaining -= _test_crossings(pot, theta, step, delay, t_row, v_row, T)
+                remaining -= _test_crossings(pot, theta, step, delay, t_row, v_row, fired_flag)
         for j in range(n_out):
             v_end[b, j] = pot[j]
-            if t_row[j] == T:
+            if fired_flag[j] == 0:
                 v_row[j] = pot[j]
 
 
@@ -162,62 +248,99 @@ def _masked_dot(mask_g, row):  # pragma: no cover - compiled
     return acc
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _axpy(row, coef):  # pragma: no cover - compiled
+    for j in range(row.shape[0]):
+        row[j] += coef[j]
+
+
 @numba.njit(**_OPTS)
 def _grads_chunk(
-    t_in, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc, grad_t_in
+    order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc, grad_t_in
 ):  # pragma: no cover - compiled
     """Serial body of ``grads`` for samples lo..hi-1 (kept out of the prange loop so that
-    LLVM vectorises it like any plain function)."""
-    n_in = t_in.shape[1]
+    LLVM vectorises it like any plain function). Samples with g == 0 are skipped; when
+    few neurons have g != 0 only those are visited."""
     n_out = t_out.shape[1]
-    order = np.empty(n_in, np.int64)
-    tsort = np.empty(n_in, np.int64)
-    counts = np.empty(T + 1, np.int64)
     coef = np.empty(n_out, np.float64)
     mask_g = np.empty(n_out, np.float64)
+    active = np.empty(n_out, np.int64)
     for b in range(lo, hi):
         grad_t_in[b, :] = 0.0
-        n = sort_spikes(t_in[b], T, order, tsort, counts)
         g_row = g[b]
         to_row = t_out[b]
+        n_act = 0
+        for j in range(n_out):
+            if g_row[j] != 0:
+                active[n_act] = j
+                n_act += 1
+        if n_act == 0:
+            continue
+        n = nspk[b]
+        o_row = order[b]
+        ts_row = tsort[b]
+        sparse = 4 * n_act < n_out
         p = 0
         while p < n:
-            step = tsort[p]
-            for j in range(n_out):
-                gj = g_row[j]
-                tj = to_row[j]
-                coef[j] = kappa_table[tj - step + T] * gj
-                causal = tj > step or (inclusive and tj == step)
-                mask_g[j] = gj if causal else 0.0
-            while p < n and tsort[p] == step:
-                i = order[p]
-                row = acc[i]
+            step = ts_row[p]
+            if sparse:
+                for m in range(n_act):
+                    j = active[m]
+                    gj = np.float64(g_row[j])
+                    tj = int(to_row[j])
+                    coef[m] = kappa_table[tj - step + T] * gj
+                    causal = tj > step or (inclusive and tj == step)
+                    mask_g[m] = gj if causal else 0.0
+                while p < n and ts_row[p] == step:
+                    i = o_row[p]
+                    row = acc[i]
+                    wrow = wb_t[i]
+                    s = 0.0
+                    for m in range(n_act):
+                        j = active[m]
+                        row[j] += coef[m]
+                        s += mask_g[m] * wrow[j]
+                    grad_t_in[b, i] = s
+                    p += 1
+            else:
                 for j in range(n_out):
-                    row[j] += coef[j]
-                grad_t_in[b, i] = _masked_dot(mask_g, wb_t[i])
-                p += 1
+                    gj = np.float64(g_row[j])
+                    tj = int(to_row[j])
+                    coef[j] = kappa_table[tj - step + T] * gj
+                    causal = tj > step or (inclusive and tj == step)
+                    mask_g[j] = gj if causal else 0.0
+                while p < n and ts_row[p] == step:
+                    i = o_row[p]
+                    _axpy(acc[i], coef)
+                    grad_t_in[b, i] = _masked_dot(mask_g, wb_t[i])
+                    p += 1
 
 
 @numba.njit(parallel=True, **_OPTS)
 def grads(
-    t_in, t_out, g, wb_t, kappa_table, inclusive, T, n_chunks, grad_w_parts, grad_t_in
+    order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, n_chunks, grad_w_parts,
+    grad_t_in,
 ):  # pragma: no cover - compiled
     """Fused backward over causal (and anti-causal) spiking pairs.
 
-    t_in (B, N_in) int64; t_out (B, N_out) int64; g (B, N_out) float64;
+    order/tsort/nspk: the sorted spiking inputs of each sample (``sort_batch``);
+    t_out (B, N_out) integer-valued times (any dtype); g (B, N_out) float;
     wb_t (N_in, N_out) float32 = w_back^T; kappa_table[delta + T] (float64) holds -kappa
     for delta = t_j - t_i in [-T, T] (zero where a pair does not contribute).
     The batch is split into ``n_chunks`` contiguous chunks, one per thread; chunk c adds
     sum_b -kappa * g into grad_w_parts[c] (N_in, N_out, float64, zeroed here), so no two
     threads write the same memory. grad_t_in (B, N_in) float32 is written in place.
     """
-    batch = t_in.shape[0]
+    batch = order.shape[0]
     for c in numba.prange(n_chunks):
         lo = c * batch // n_chunks
         hi = (c + 1) * batch // n_chunks
         acc = grad_w_parts[c]
         acc[:] = 0.0
-        _grads_chunk(t_in, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc, grad_t_in)
+        _grads_chunk(
+            order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc,
+            grad_t_in,
+        )
 
 
 @numba.njit(parallel=True, **_OPTS)
