@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_fakes import N_FACES, N_MOTOR
 
 from bstdg.data import (
     CaltechFaceMotorbikeDataModule,
@@ -14,6 +13,7 @@ from bstdg.data import (
     InvalidDataConfigError,
 )
 from bstdg.data.dog import dog_on_off
+from data_fakes import N_FACES, N_MOTOR
 
 
 def _dm(root, **kw):

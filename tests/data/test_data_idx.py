@@ -6,10 +6,10 @@ import gzip
 
 import numpy as np
 import pytest
-from data_fakes import write_idx
 
 from bstdg.data.errors import CorruptDatasetError
 from bstdg.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx, sha256_of
+from data_fakes import write_idx
 
 
 @pytest.mark.parametrize("compress", [True, False])

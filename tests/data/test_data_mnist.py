@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_fakes import N_TEST, N_TRAIN
 
 from bstdg.data import (
     CorruptDatasetError,
@@ -13,6 +12,7 @@ from bstdg.data import (
     InvalidDataConfigError,
     MNISTDataModule,
 )
+from data_fakes import N_TEST, N_TRAIN
 
 
 def _dm(root, **kw):

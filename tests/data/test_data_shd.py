@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from data_fakes import make_shd_samples, write_shd_h5
 
 from bstdg.data import CorruptDatasetError, DatasetNotFoundError, SHDDataModule
 from bstdg.data.shd import OfflineSHD, load_shd, pad_events
+from data_fakes import make_shd_samples, write_shd_h5
 
 
 def _dm(root, **kw):

@@ -42,6 +42,16 @@ def test_training_beats_chance(make_cfg, tmp_path: Path) -> None:
     assert float(metrics["test/acc"]) > 0.5  # 4 classes: chance is 0.25
 
 
+def test_cosine_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> None:
+    _, objects = train(make_cfg(*SYNTHETIC, "trainer.max_epochs=2", "test=false"))
+    trainer = objects["trainer"]
+    (config,) = trainer.lr_scheduler_configs
+    assert config.interval == "step"
+    assert config.scheduler.T_max == trainer.estimated_stepping_batches == trainer.global_step
+    lr0 = trainer.optimizers[0].defaults["lr"]
+    assert trainer.optimizers[0].param_groups[0]["lr"] < 1e-3 * lr0
+
+
 def test_same_seed_same_metrics(make_cfg, tmp_path: Path) -> None:
     runs = []
     for k in range(2):
@@ -53,7 +63,10 @@ def test_same_seed_same_metrics(make_cfg, tmp_path: Path) -> None:
 
 
 def test_resume_matches_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
-    timing = ["callbacks.inference_timer=null", "callbacks.throughput=null"]
+    # The cosine schedule's length is fixed, so that the 1-epoch run is the first half of
+    # the 2-epoch one (by default T_max is the run's own length).
+    timing = ["callbacks.inference_timer=null", "callbacks.throughput=null",
+              "+model.scheduler.T_max=40"]
     full, _ = train(make_cfg(*SYNTHETIC, *timing, "trainer.max_epochs=2", out=tmp_path / "full"))
     train(make_cfg(*SYNTHETIC, *timing, "trainer.max_epochs=1", "test=false",
                    out=tmp_path / "first"))

@@ -136,8 +136,16 @@ def test_constraints_clamp_threshold_and_clip_latent() -> None:
     "kwargs,match",
     [({"kernel": "gauss"}, "unknown kernel"), ({"tau": 0.0}, "tau must be > 0"),
      ({"backprop_weights": "x"}, "unknown backprop_weights"), ({"kernel": "const", "B": 1.0},
-                                                               "anti-causal term")],
+                                                               "anti-causal term"),
+     ({"tau_fraction": 0.0}, "tau_fraction must be > 0")],
 )
 def test_bad_rule_options(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         GradientRule(**kwargs)
+
+
+def test_tau_defaults_to_a_fraction_of_the_window() -> None:
+    assert GradientRule().kernel_spec(64).tau == 8.0
+    assert GradientRule(tau_fraction=0.5).kernel_spec(64).tau == 32.0
+    assert GradientRule(tau=5.0, tau_fraction=0.5).kernel_spec(64).tau == 5.0
+    assert PRESETS["bstdg"]["net"]["rule"]["tau_fraction"] == 0.5

@@ -61,7 +61,11 @@ class SpikingLinear(nn.Module):
         self.spec = LayerSpec(
             T=T, delay=delay, binary=binary, rule=rule or GradientRule(), backend=backend
         )
-        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(*init_range))
+        # Shape (N_out, N_in), stored transposed (strides (1, N_out)): the event-driven kernel
+        # adds one input's row of weights at a time and reads/writes this memory directly.
+        self.weight = nn.Parameter(
+            torch.empty(in_features, out_features).uniform_(*init_range).t()
+        )
         self.init_range = tuple(init_range)
         shape = (out_features,) if threshold_mode == "per_neuron" else (1,)
         theta = torch.full(shape, float(threshold_init))

@@ -102,7 +102,7 @@ def _theta_array(theta: torch.Tensor, n_out: int) -> np.ndarray:
 @dataclass
 class SavedInputs:
     """What the forward leaves for the backward: the per-sample sorted spiking inputs
-    (CSR: ``order``/``tsort`` rows, ``nspk`` counts) and w^T as float32 if kept."""
+    (CSR: ``order``/``tsort`` rows, ``nspk`` counts) and the latent w^T (N_in, N_out)."""
 
     order: np.ndarray
     tsort: np.ndarray
@@ -154,6 +154,15 @@ def forward_numba(
     return SpikeTimes(times, v_fire, v_end)
 
 
+def _rows_of_transpose(weight: torch.Tensor) -> np.ndarray:
+    """weight (N_out, N_in) as a C-contiguous (N_in, N_out) array: a view when the weight is
+    stored transposed (as :class:`~bstdg.snn.layers.SpikingLinear` stores it), else a copy."""
+    w_t = _numpy(weight).T
+    if w_t.dtype not in (np.float32, np.float64):
+        w_t = w_t.astype(np.float32)
+    return np.ascontiguousarray(w_t)
+
+
 def layer_forward(
     t_in: torch.Tensor,
     weight: torch.Tensor,
@@ -165,7 +174,10 @@ def layer_forward(
 ) -> tuple[SpikeTimes, SavedInputs | None]:
     """The layer forward from the *latent* weight: sign(weight) (sign(0) = +1) when
     ``binary`` else weight. Times come back as float32 (integer-valued). With ``keep``,
-    also returns what ``layer_grads`` needs (sorted inputs, weight^T as float32)."""
+    also returns what ``layer_grads`` needs (sorted inputs, weight^T).
+
+    The kernels read weight^T rows (one input's weights to every output). A weight stored
+    transposed (strides (1, N_out)) is used without a copy."""
     batch = t_in.shape[0]
     n_out, n_in = weight.shape
     t_np = _times_view(t_in)
@@ -176,20 +188,20 @@ def layer_forward(
         saved = SavedInputs(empty, empty, np.zeros(batch, np.int32),
                             np.zeros((n_in, n_out), np.float32))
         return _empty_result(batch, n_out, T, torch.float32), (saved if keep else None)
-    w_np = np.ascontiguousarray(_numpy(weight))
-    w8 = np.empty((n_in, n_out), np.int8)
-    wf = np.empty((n_in, n_out) if keep else (0, 0), np.float32)
-    w64 = np.empty((0, 0) if binary else (n_in, n_out), np.float64)
-    _launch(_k.prepare_weights, w_np, w8, wf, w64, keep, not binary)
+    w_t = _rows_of_transpose(weight)
+    if binary:
+        w_fwd = np.empty((n_in, n_out), np.int8)
+        _launch(_k.binarize_rows, w_t, w_fwd)
+    else:
+        w_fwd = w_t.astype(np.float64)
     times = torch.empty(batch, n_out, dtype=torch.float32)
     v_fire = torch.empty(batch, n_out, dtype=torch.float32)
     v_end = torch.empty(batch, n_out, dtype=torch.float32)
     order, tsort, nspk = _run_forward(
-        t_np, w8 if binary else w64, binary, _theta_array(theta, n_out), T, delay,
-        times, v_fire, v_end,
+        t_np, w_fwd, binary, _theta_array(theta, n_out), T, delay, times, v_fire, v_end
     )
     out = SpikeTimes(times, v_fire, v_end)
-    return out, (SavedInputs(order, tsort, nspk, wf) if keep else None)
+    return out, (SavedInputs(order, tsort, nspk, w_t) if keep else None)
 
 
 def _kappa_table(spec: KernelSpec, T: int) -> np.ndarray:
@@ -231,9 +243,11 @@ def _grads_from_sorted(
     parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
     _launch(_k.grads, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t, _kappa(spec, T),
             bool(spec.inclusive), int(T), n_chunks, parts, grad_t_in.numpy())
-    grad_w = torch.empty(n_out, n_in, dtype=torch.float32)
-    _launch(_k.sum_parts_transposed, parts, grad_w.numpy())
-    return grad_w, grad_t_in
+    grad_w_t = torch.empty(n_in, n_out, dtype=torch.float32)
+    _launch(_k.sum_parts, parts, grad_w_t.numpy())
+    # (N_out, N_in) with the strides of a transposed-stored weight: autograd then hands it
+    # to such a parameter as .grad without a copy
+    return grad_w_t.t(), grad_t_in
 
 
 def _float_array(x: torch.Tensor) -> np.ndarray:
@@ -253,10 +267,7 @@ def layer_grads(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``grads_numba`` from a ``layer_forward``'s saved inputs; ``w_back`` None means the
     kept latent weight."""
-    if w_back is None:
-        wb_t = saved.w_t
-    else:
-        wb_t = np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32)
+    wb_t = saved.w_t if w_back is None else _rows_of_transpose(w_back)
     t_np = _times_view(t_out)
     return _grads_from_sorted(saved, t_np, _float_array(g), wb_t, spec, T)
 
@@ -282,5 +293,4 @@ def grads_numba(
     if batch and n_in:
         _launch(_k.sort_batch, t_np, int(T), order, tsort, nspk)
     saved = SavedInputs(order, tsort, nspk, None)
-    wb_t = np.ascontiguousarray(_numpy(w_back).T, dtype=np.float32)
-    return _grads_from_sorted(saved, to_np, _float_array(g), wb_t, spec, T)
+    return _grads_from_sorted(saved, to_np, _float_array(g), _rows_of_transpose(w_back), spec, T)

@@ -78,22 +78,13 @@ def sort_batch(t_in, T, order, tsort, nspk):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, **_OPTS)
-def prepare_weights(w, w8_t, wf_t, w64_t, want_f, want_64):  # pragma: no cover - compiled
-    """From w (N_out, N_in) float: w8_t = sign(w)^T as int8 (sign(0) = +1), and where
-    asked, wf_t = w^T as float32 and w64_t = w^T as float64. Blocked transpose."""
-    n_out, n_in = w.shape
-    block = 32
-    for ib in numba.prange((n_in + block - 1) // block):
-        i0 = ib * block
-        i1 = min(n_in, i0 + block)
-        for j in range(n_out):
-            for i in range(i0, i1):
-                x = w[j, i]
-                w8_t[i, j] = 1 if x >= 0 else -1
-                if want_f:
-                    wf_t[i, j] = x
-                if want_64:
-                    w64_t[i, j] = x
+def binarize_rows(w_t, w8_t):  # pragma: no cover - compiled
+    """w8_t = sign(w_t) as int8 (sign(0) = +1), same (N_in, N_out) layout: no transpose."""
+    for i in numba.prange(w_t.shape[0]):
+        row = w_t[i]
+        out = w8_t[i]
+        for j in range(row.shape[0]):
+            out[j] = 1 if row[j] >= 0 else -1
 
 
 @numba.njit(**_OPTS)
@@ -344,16 +335,13 @@ def grads(
 
 
 @numba.njit(parallel=True, **_OPTS)
-def sum_parts_transposed(parts, out):  # pragma: no cover - compiled
-    """out[j, i] = float32(sum_c parts[c, i, j]), parallel over blocks of 16 output rows."""
+def sum_parts(parts, out):  # pragma: no cover - compiled
+    """out[i, j] = float32(sum_c parts[c, i, j]) (same layout), parallel over rows i."""
     n_chunks, n_in, n_out = parts.shape
-    block = 16
-    for jb in numba.prange((n_out + block - 1) // block):
-        j0 = jb * block
-        j1 = min(n_out, j0 + block)
-        for i in range(n_in):
-            for j in range(j0, j1):
-                total = 0.0
-                for c in range(n_chunks):
-                    total += parts[c, i, j]
-                out[j, i] = total
+    for i in numba.prange(n_in):
+        row = out[i]
+        for j in range(n_out):
+            total = 0.0
+            for c in range(n_chunks):
+                total += parts[c, i, j]
+            row[j] = total

@@ -13,9 +13,9 @@ from typing import Any
 POSITIVE_INIT = [[0.0, 5.0], [0.0, 48.0]]  # S4NN/BS4NN/SSTDP: U[0,5] hidden, U[0,48] output
 
 
-def _rule(kernel: str, inclusive: bool = False) -> dict[str, Any]:
-    return {"kernel": kernel, "tau": None, "A": 1.0, "B": 0.0, "normalize": True,
-            "backprop_weights": "latent", "causal_inclusive": inclusive}
+def _rule(kernel: str, inclusive: bool = False, tau_fraction: float = 0.125) -> dict[str, Any]:
+    return {"kernel": kernel, "tau": None, "tau_fraction": tau_fraction, "A": 1.0, "B": 0.0,
+            "normalize": True, "backprop_weights": "latent", "causal_inclusive": inclusive}
 
 
 def _preset(net: dict[str, Any], gamma: float, variant: str) -> MappingProxyType:
@@ -31,7 +31,8 @@ SSTDP = _preset({"binary": False, "threshold_mode": "fixed", "threshold_init": [
                  "delay": 0, "init_range": POSITIVE_INIT, "rule": _rule("const", inclusive=True)},
                 5.0, "sstdp")
 BSTDG = _preset({"binary": True, "threshold_mode": "per_neuron", "threshold_init": [10.0, 5.0],
-                 "init_range": [[-2.5, 2.5], [-24.0, 24.0]], "rule": _rule("exp")}, 3.0, "s4nn")
+                 "init_range": [[-2.5, 2.5], [-24.0, 24.0]],
+                 "rule": _rule("exp", tau_fraction=0.5)}, 3.0, "s4nn")
 
 PRESETS: MappingProxyType[str, Any] = MappingProxyType(
     {"s4nn": S4NN, "bs4nn": BS4NN, "sstdp": SSTDP, "bstdg": BSTDG}
