@@ -13,7 +13,7 @@ from bstdg.train import CONFIG_DIR
 
 FAST = ["trainer.enable_progress_bar=false", "extras.print_config=false",
         "++trainer.enable_model_summary=false", "callbacks.model_summary=null",
-        "callbacks.inference_timer.max_batches=2", "callbacks.inference_timer.repeats=1"]
+        "callbacks.inference_timer.max_samples=64", "callbacks.inference_timer.repeats=1"]
 
 
 def compose_cfg(config: str, overrides: list[str], out: Path) -> DictConfig:

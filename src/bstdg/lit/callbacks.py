@@ -45,43 +45,51 @@ class ThroughputMonitor(pl.Callback):
 
 
 class InferenceTimer(pl.Callback):
-    """Times inference (encode + full-window forward + decision) on test batches.
+    """Times inference (encode + full-window forward + decision) on test samples.
 
-    Logs ``time/infer_us_per_sample``: median over ``repeats`` timed passes of up to
-    ``max_batches`` test batches, after ``warmup`` untimed passes; CUDA is synchronised.
+    Logs ``time/infer_us_per_sample``: median over ``repeats`` timed passes over up to
+    ``max_samples`` test samples in batches of ``batch_size`` (independent of the loader's
+    batch size, so the figure measures the network rather than per-batch overhead), after
+    ``warmup`` untimed passes of one batch; CUDA is synchronised.
     """
 
-    def __init__(self, max_batches: int = 20, warmup: int = 1, repeats: int = 3) -> None:
-        if max_batches < 1 or warmup < 0 or repeats < 1:
-            raise ValueError("InferenceTimer needs max_batches >= 1, warmup >= 0, repeats >= 1")
-        self.max_batches, self.warmup, self.repeats = max_batches, warmup, repeats
+    def __init__(self, max_samples: int = 8192, batch_size: int = 1024, warmup: int = 1,
+                 repeats: int = 3) -> None:
+        if max_samples < 1 or batch_size < 1 or warmup < 0 or repeats < 1:
+            raise ValueError("InferenceTimer needs max_samples >= 1, batch_size >= 1, "
+                             "warmup >= 0, repeats >= 1")
+        self.max_samples, self.batch_size = max_samples, batch_size
+        self.warmup, self.repeats = warmup, repeats
+
+    def _samples(self, loader: Any, device: torch.device) -> torch.Tensor | None:
+        xs, n = [], 0
+        for x, _ in loader:
+            xs.append(x[: self.max_samples - n])
+            n += int(xs[-1].shape[0])
+            if n >= self.max_samples:
+                break
+        return torch.cat(xs).to(device) if xs else None
 
     @torch.no_grad()
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         loaders = trainer.test_dataloaders
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-        if loader is None:
+        x = None if loader is None else self._samples(loader, pl_module.device)
+        if x is None or not len(x):
             return
-        batches = []
-        for k, (x, _) in enumerate(loader):
-            if k >= self.max_batches:
-                break
-            batches.append(x.to(pl_module.device))
-        if not batches:
-            return
-        n = sum(int(x.shape[0]) for x in batches)
+        batches = list(torch.split(x, self.batch_size))
         for _ in range(self.warmup):
             pl_module.predict_step((batches[0],), 0)
         timings = []
         for _ in range(self.repeats):
             _sync(pl_module.device)
             start = time.perf_counter()
-            for x in batches:
-                pl_module.predict_step((x,), 0)
+            for xb in batches:
+                pl_module.predict_step((xb,), 0)
             _sync(pl_module.device)
             timings.append(time.perf_counter() - start)
         timings.sort()
-        pl_module.log("time/infer_us_per_sample", 1e6 * timings[len(timings) // 2] / n)
+        pl_module.log("time/infer_us_per_sample", 1e6 * timings[len(timings) // 2] / len(x))
 
 
 class SpikeTimeHistogram(pl.Callback):
