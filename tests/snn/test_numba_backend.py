@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bstdg.snn import numba_backend
 from bstdg.snn.numba_backend import forward_numba, grads_numba
 from bstdg.snn.reference import forward_reference, grads_reference
 from bstdg.snn.rules import GradientRule
@@ -140,8 +141,11 @@ def test_negative_threshold_fires_before_any_input() -> None:
     assert out.v_end.tolist() == [[2.0, -2.0], [0.0, 0.0]]
 
 
+@pytest.mark.parametrize("min_batch", [1, 256])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_thread_count_does_not_change_results(threads: int) -> None:
+def test_thread_count_does_not_change_results(threads: int, min_batch: int, monkeypatch) -> None:
+    """Parallel (every batch, min_batch=1) and serial (small batches) runs agree."""
+    monkeypatch.setattr(numba_backend, "PARALLEL_MIN_BATCH", min_batch)
     T = 16
     t_in, w, theta, g = _case(11, 33, T, binary=True, per_neuron=True)
     spec = RULES["exp_B"].kernel_spec(T)

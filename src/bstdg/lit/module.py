@@ -129,21 +129,26 @@ class SpikingClassifier(pl.LightningModule):
         metrics["loss"].update(loss.detach(), weight=y.shape[0])
         for name, value in values.items():
             metrics[name.replace("/", "__")].update(value)
-        on_step = stage == "train"
-        for name in self.metric_names:
-            self.log(
-                f"{stage}/{name}",
-                metrics[name.replace("/", "__")],
-                on_step=on_step and name in ("loss", "acc"),
-                on_epoch=True,
-                prog_bar=name in ("loss", "acc"),
-                batch_size=y.shape[0],
-            )
         if stage == "train":
+            # per-step values for the progress bar and step-level curves; the epoch means are
+            # logged once per epoch by _log_epoch (one self.log per metric per step cost
+            # more than the network's own forward and backward)
+            self.log("train/loss_step", loss.detach(), prog_bar=True, batch_size=y.shape[0])
+            self.log("train/acc_step", values["acc"].mean(), prog_bar=True,
+                     batch_size=y.shape[0])
             for counter, times in zip(self.fire_counts, out.hidden_times, strict=True):
                 counter.update(times.detach() < self.T)
             self.seen_samples.update(torch.tensor(float(y.shape[0]), device=y.device))
         return loss
+
+    def _log_epoch(self, stage: str) -> None:
+        """Log every metric of ``stage`` as its epoch mean (DDP-reduced) and reset it."""
+        metrics = self.stage_metrics(stage)
+        for name in self.metric_names:
+            metric = metrics[name.replace("/", "__")]
+            if metric.update_count:
+                self.log(f"{stage}/{name}", metric.compute(), prog_bar=name in ("loss", "acc"))
+            metric.reset()
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -159,11 +164,16 @@ class SpikingClassifier(pl.LightningModule):
         if acc.update_count and not self.trainer.sanity_checking:
             self.val_acc_best.update(acc.compute())
             self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
+        self._log_epoch("val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "test")
 
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
     def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
         n = float(self.seen_samples.compute())
         if self.dead_neuron_min_rate > 0 and n > 0:
             for k, (counter, layer) in enumerate(

@@ -16,7 +16,8 @@ Function) binarize and transpose the latent weights in one pass, take and return
 spike times without conversions, and hand the per-sample sorted inputs of the forward to
 the backward.
 
-numba's thread count follows ``torch.get_num_threads()`` (capped by NUMBA_NUM_THREADS).
+numba's thread count follows ``torch.get_num_threads()`` (capped by NUMBA_NUM_THREADS) for
+batches of at least ``PARALLEL_MIN_BATCH`` samples; smaller batches run on one thread.
 numba uses its ``workqueue`` threading layer unless NUMBA_THREADING_LAYER says otherwise:
 its OpenMP layer would load a second OpenMP runtime beside torch's (the two spin against
 each other) and reset torch's thread count when its pool starts.
@@ -43,24 +44,29 @@ from bstdg.snn import numba_kernels as _k  # noqa: E402  (after the threading la
 # The workqueue layer must not be entered from two threads at once.
 _LAUNCH_LOCK = threading.Lock()
 
+# Batches smaller than this run the kernels on one thread. A training batch (tens of
+# samples) costs well under a millisecond per layer; waking numba's pool for it right after
+# torch's OpenMP team has run (its threads still spin-wait) made 2-thread training steps
+# slower than 1-thread ones. Large (inference) batches use every thread.
+PARALLEL_MIN_BATCH = 256
 
-def _sync_threads() -> int:
-    """Set numba's thread count to torch's (capped); return it. Leaves torch's unchanged
-    (starting an OpenMP threading layer can reset it, so it is restored)."""
+
+def _threads_for(batch: int) -> int:
+    """numba threads for a batch: torch's count (capped by NUMBA_NUM_THREADS), or 1 for a
+    batch below ``PARALLEL_MIN_BATCH``."""
+    if batch < PARALLEL_MIN_BATCH:
+        return 1
+    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+
+
+def _launch(kernel, batch: int, *args):
+    """Run a parallel kernel on ``_threads_for(batch)`` numba threads. Leaves torch's thread
+    count unchanged (starting an OpenMP threading layer can reset it, so it is restored)."""
     torch_threads = torch.get_num_threads()
-    n = max(1, min(torch_threads, numba.config.NUMBA_NUM_THREADS))
-    if numba.get_num_threads() != n:
-        numba.set_num_threads(n)
-    if torch.get_num_threads() != torch_threads:
-        torch.set_num_threads(torch_threads)
-    return n
-
-
-def _launch(kernel, *args):
-    """Run a parallel kernel with numba's threads in step with torch's (restored after)."""
-    torch_threads = torch.get_num_threads()
+    n = _threads_for(batch)
     with _LAUNCH_LOCK:
-        _sync_threads()
+        if numba.get_num_threads() != n:
+            numba.set_num_threads(n)
         result = kernel(*args)
     if torch.get_num_threads() != torch_threads:
         torch.set_num_threads(torch_threads)
@@ -119,7 +125,7 @@ def _run_forward(t_np, w_t, binary, theta_np, T, delay, times, v_fire, v_end):
         kernel, th = _k.forward_binary, _int_thresholds(theta_np)
     else:
         kernel, th = _k.forward_real, theta_np
-    _launch(kernel, t_np, w_t, th, int(T), int(delay), times.numpy(), v_fire.numpy(),
+    _launch(kernel, batch, t_np, w_t, th, int(T), int(delay), times.numpy(), v_fire.numpy(),
             v_end.numpy(), order, tsort, nspk)
     if batch and nspk.min() < 0:
         raise _range_error(t_np, T)
@@ -191,7 +197,7 @@ def layer_forward(
     w_t = _rows_of_transpose(weight)
     if binary:
         w_fwd = np.empty((n_in, n_out), np.int8)
-        _launch(_k.binarize_rows, w_t, w_fwd)
+        _launch(_k.binarize_rows, batch, w_t, w_fwd)
     else:
         w_fwd = w_t.astype(np.float64)
     times = torch.empty(batch, n_out, dtype=torch.float32)
@@ -239,12 +245,12 @@ def _grads_from_sorted(
     grad_t_in = torch.empty(batch, n_in, dtype=torch.float32)
     if batch == 0 or n_in == 0 or n_out == 0:
         return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in.zero_()
-    n_chunks = min(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)), batch)
+    n_chunks = min(_threads_for(batch), batch)
     parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
-    _launch(_k.grads, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t, _kappa(spec, T),
+    _launch(_k.grads, batch, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t, _kappa(spec, T),
             bool(spec.inclusive), int(T), n_chunks, parts, grad_t_in.numpy())
     grad_w_t = torch.empty(n_in, n_out, dtype=torch.float32)
-    _launch(_k.sum_parts, parts, grad_w_t.numpy())
+    _launch(_k.sum_parts, batch, parts, grad_w_t.numpy())
     # (N_out, N_in) with the strides of a transposed-stored weight: autograd then hands it
     # to such a parameter as .grad without a copy
     return grad_w_t.t(), grad_t_in
@@ -291,6 +297,6 @@ def grads_numba(
     tsort = np.empty((batch, n_in), np.int32)
     nspk = np.empty(batch, np.int32)
     if batch and n_in:
-        _launch(_k.sort_batch, t_np, int(T), order, tsort, nspk)
+        _launch(_k.sort_batch, batch, t_np, int(T), order, tsort, nspk)
     saved = SavedInputs(order, tsort, nspk, None)
     return _grads_from_sorted(saved, to_np, _float_array(g), _rows_of_transpose(w_back), spec, T)
