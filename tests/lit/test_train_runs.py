@@ -17,7 +17,8 @@ DESIGN_METRICS = [
     for name in ("acc", "acc_ties", "loss", "hidden_spikes", "hidden_spikes_before_decision",
                  "spikes/layer1", "spikes/layer2", "decision_time", "no_output_spike_frac",
                  "synops")
-] + ["val/acc_best", "time/infer_us_per_sample", "time/train_samples_per_s", "time/epoch_s"]
+] + ["val/acc_best", "time/infer_us_per_sample", "time/infer_early_exit_us_per_sample",
+      "time/train_samples_per_s", "time/epoch_s"]
 
 
 def _metrics(path: Path) -> dict:
@@ -50,6 +51,11 @@ def test_cosine_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> None:
     assert config.scheduler.T_max == trainer.estimated_stepping_batches == trainer.global_step
     lr0 = trainer.optimizers[0].defaults["lr"]
     assert trainer.optimizers[0].param_groups[0]["lr"] < 1e-3 * lr0
+
+
+def test_unbounded_run_with_a_run_long_schedule_is_refused(make_cfg) -> None:
+    with pytest.raises(ValueError, match="no bounded length"):
+        train(make_cfg(*SYNTHETIC, "trainer.max_epochs=-1"))
 
 
 def test_same_seed_same_metrics(make_cfg, tmp_path: Path) -> None:

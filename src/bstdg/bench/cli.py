@@ -70,6 +70,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _numba_layer() -> dict[str, Any]:
+    """numba's threading layer and the batch size from which kernels use every thread."""
+    try:
+        import numba
+
+        from bstdg.snn.numba_backend import PARALLEL_MIN_BATCH
+    except ImportError:
+        return {}
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet
+        layer = "not started"
+    return {"numba_threading_layer": layer, "numba_parallel_min_batch": PARALLEL_MIN_BATCH}
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -156,6 +171,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         else platform.processor() or platform.machine()),
         "threads": torch.get_num_threads(),
         "numba_threads": numba_threads,
+        **_numba_layer(),
         "bstdg_backend": resolve_backend("auto", device),
         "versions": _versions(),
         **ratios,

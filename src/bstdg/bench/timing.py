@@ -23,6 +23,9 @@ def set_threads(n: int | None) -> int | None:
     n = torch.get_num_threads() if n is None else n
     try:
         import numba
+
+        # the backend picks numba's threading layer on import: before any numba call
+        import bstdg.snn.numba_backend  # noqa: F401
     except ImportError:
         numba = None
     if numba is not None:

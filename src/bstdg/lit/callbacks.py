@@ -45,9 +45,11 @@ class ThroughputMonitor(pl.Callback):
 
 
 class InferenceTimer(pl.Callback):
-    """Times inference (encode + full-window forward + decision) on test samples.
+    """Times inference (encode + forward + decision) on test samples.
 
-    Logs ``time/infer_us_per_sample``: median over ``repeats`` timed passes over up to
+    Logs ``time/infer_us_per_sample`` (full window: every layer simulated to T) and, for
+    modules with ``predict_early_exit``, ``time/infer_early_exit_us_per_sample`` (each
+    sample stopped at its first output spike): median over ``repeats`` timed passes over up to
     ``max_samples`` test samples in batches of ``batch_size`` (independent of the loader's
     batch size, so the figure measures the network rather than per-batch overhead), after
     ``warmup`` untimed passes of one batch; CUDA is synchronised.
@@ -61,35 +63,47 @@ class InferenceTimer(pl.Callback):
         self.max_samples, self.batch_size = max_samples, batch_size
         self.warmup, self.repeats = warmup, repeats
 
-    def _samples(self, loader: Any, device: torch.device) -> torch.Tensor | None:
+    def _batches(self, loader: Any, device: torch.device) -> list[torch.Tensor]:
+        """Up to max_samples test inputs in batches of batch_size; the loader's own batches
+        when their shapes differ (SHD pads each batch to its longest event list)."""
         xs, n = [], 0
         for x, _ in loader:
             xs.append(x[: self.max_samples - n])
             n += int(xs[-1].shape[0])
             if n >= self.max_samples:
                 break
-        return torch.cat(xs).to(device) if xs else None
+        if len({tuple(x.shape[1:]) for x in xs}) > 1:
+            return [x.to(device) for x in xs]
+        return list(torch.split(torch.cat(xs).to(device), self.batch_size)) if xs else []
+
+    def _median_s(self, fn: Any, batches: list[torch.Tensor], device: torch.device) -> float:
+        for _ in range(self.warmup):
+            fn(batches[0])
+        timings = []
+        for _ in range(self.repeats):
+            _sync(device)
+            start = time.perf_counter()
+            for xb in batches:
+                fn(xb)
+            _sync(device)
+            timings.append(time.perf_counter() - start)
+        return sorted(timings)[len(timings) // 2]
 
     @torch.no_grad()
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         loaders = trainer.test_dataloaders
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-        x = None if loader is None else self._samples(loader, pl_module.device)
-        if x is None or not len(x):
+        device = pl_module.device
+        batches = [] if loader is None else self._batches(loader, device)
+        n = sum(int(x.shape[0]) for x in batches)
+        if not n:
             return
-        batches = list(torch.split(x, self.batch_size))
-        for _ in range(self.warmup):
-            pl_module.predict_step((batches[0],), 0)
-        timings = []
-        for _ in range(self.repeats):
-            _sync(pl_module.device)
-            start = time.perf_counter()
-            for xb in batches:
-                pl_module.predict_step((xb,), 0)
-            _sync(pl_module.device)
-            timings.append(time.perf_counter() - start)
-        timings.sort()
-        pl_module.log("time/infer_us_per_sample", 1e6 * timings[len(timings) // 2] / len(x))
+        full = self._median_s(lambda xb: pl_module.predict_step((xb,), 0), batches, device)
+        pl_module.log("time/infer_us_per_sample", 1e6 * full / n)
+        early = getattr(pl_module, "predict_early_exit", None)
+        if early is not None:
+            pl_module.log("time/infer_early_exit_us_per_sample",
+                          1e6 * self._median_s(early, batches, device) / n)
 
 
 class SpikeTimeHistogram(pl.Callback):

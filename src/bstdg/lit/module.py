@@ -54,7 +54,7 @@ class SpikingClassifier(pl.LightningModule):
         scheduler: Callable[..., Any] | None = None,
         fallback: str = "max_potential",
         dead_neuron_min_rate: float = 0.0,
-        scheduler_interval: str = "step",
+        scheduler_interval: str = "epoch",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -115,6 +115,12 @@ class SpikingClassifier(pl.LightningModule):
         out = self(x)
         return decide(out.out_times, out.v_fire, out.v_end, self.T, self.fallback)
 
+    @torch.no_grad()
+    def predict_early_exit(self, x: torch.Tensor) -> torch.Tensor:
+        """The decisions of ``predict_step``, each sample's simulation stopped at its first
+        output spike (event-driven across layers for binarized nets on the CPU)."""
+        return self.net.predict_early_exit(self.encoder(x), self.fallback)[0]
+
     def _step(self, batch: Any, stage: str) -> torch.Tensor:
         x, y = batch
         t_in = self.encoder(x)
@@ -146,7 +152,8 @@ class SpikingClassifier(pl.LightningModule):
         metrics = self.stage_metrics(stage)
         for name in self.metric_names:
             metric = metrics[name.replace("/", "__")]
-            if metric.update_count:
+            # every rank computes under DDP (compute() gathers), even one that saw no batch
+            if metric.update_count or self.trainer.world_size > 1:
                 self.log(f"{stage}/{name}", metric.compute(), prog_bar=name in ("loss", "acc"))
             metric.reset()
 
@@ -185,6 +192,21 @@ class SpikingClassifier(pl.LightningModule):
             counter.reset()
         self.seen_samples.reset()
 
+    def _run_length(self, interval: str) -> int:
+        """The run's length in optimiser steps or epochs, for schedulers without T_max."""
+        steps = self.trainer.estimated_stepping_batches
+        if steps == float("inf") or steps <= 0:
+            raise ValueError(
+                "the learning-rate schedule spans the run, but this run has no bounded length: "
+                "set trainer.max_epochs or trainer.max_steps, or fix model.scheduler.T_max"
+            )
+        if interval == "step":
+            return int(steps)
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
+            return int(self.trainer.max_epochs)
+        per_epoch = max(1, int(self.trainer.num_training_batches))
+        return max(1, -(-int(steps) // per_epoch))
+
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
@@ -195,8 +217,7 @@ class SpikingClassifier(pl.LightningModule):
         fixed = getattr(self.scheduler_factory, "keywords", {})
         if "T_max" in inspect.signature(target).parameters and "T_max" not in fixed:
             # cosine annealing over the whole run unless the config fixes T_max
-            steps = self.trainer.estimated_stepping_batches
-            kwargs["T_max"] = int(steps) if interval == "step" else self.trainer.max_epochs
+            kwargs["T_max"] = self._run_length(interval)
         scheduler = self.scheduler_factory(optimizer=optimizer, **kwargs)
         return {
             "optimizer": optimizer,

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from bstdg.snn.autograd import LayerSpec, spike_timing_layer
-from bstdg.snn.functional import BACKENDS
+from bstdg.snn.functional import BACKENDS, resolve_backend
+from bstdg.snn.readout import FALLBACKS, decide, decision_time
 from bstdg.snn.rules import GradientRule
 
 THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron")
@@ -189,3 +190,27 @@ class SpikingNet(nn.Module):
     def constrain_(self) -> None:
         for layer in self.layers:
             layer.constrain_()
+
+    @torch.no_grad()
+    def predict_early_exit(
+        self, t_in: torch.Tensor, fallback: str = "max_potential"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(class decisions, decision steps), stopping each sample's simulation at its first
+        output spike (early exit), with the decisions of ``decide(self(t_in), ...)``.
+
+        Event-driven across all layers for binarized nets on the CPU fast path; otherwise
+        (real weights, reference/torch backends, CUDA) the full forward and ``decide``.
+        """
+        if fallback not in FALLBACKS:
+            raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
+        first = self.layers[0].spec
+        if first.binary and resolve_backend(first.backend, t_in.device) == "numba":
+            from bstdg.snn.numba_backend import predict_early_exit_numba
+
+            return predict_early_exit_numba(
+                t_in, [layer.weight for layer in self.layers],
+                [layer.threshold for layer in self.layers], self.T, first.delay, fallback,
+            )
+        out = self(t_in)
+        pred = decide(out.out_times, out.v_fire, out.v_end, self.T, fallback)
+        return pred, decision_time(out.out_times).long()

@@ -47,8 +47,9 @@ _LAUNCH_LOCK = threading.Lock()
 # Batches smaller than this run the kernels on one thread. A training batch (tens of
 # samples) costs well under a millisecond per layer; waking numba's pool for it right after
 # torch's OpenMP team has run (its threads still spin-wait) made 2-thread training steps
-# slower than 1-thread ones. Large (inference) batches use every thread.
-PARALLEL_MIN_BATCH = 256
+# slower than 1-thread ones. Large (inference) batches use every thread. On machines with
+# many cores, BSTDG_NUMBA_PARALLEL_MIN_BATCH (read at import) lowers or raises the bar.
+PARALLEL_MIN_BATCH = int(os.environ.get("BSTDG_NUMBA_PARALLEL_MIN_BATCH", "256"))
 
 
 def _threads_for(batch: int) -> int:
@@ -299,4 +300,42 @@ def grads_numba(
     if batch and n_in:
         _launch(_k.sort_batch, batch, t_np, int(T), order, tsort, nspk)
     saved = SavedInputs(order, tsort, nspk, None)
-    return _grads_from_sorted(saved, to_np, _float_array(g), _rows_of_transpose(w_back), spec, T)
+    grad_w, grad_t_in = _grads_from_sorted(
+        saved, to_np, _float_array(g), _rows_of_transpose(w_back), spec, T
+    )
+    return grad_w.contiguous(), grad_t_in
+
+
+FALLBACK_CODES = {"max_potential": 0, "lowest_index": 1, "none": 2}
+
+
+def predict_early_exit_numba(
+    t_in: torch.Tensor,
+    weights: list[torch.Tensor],
+    thresholds: list[torch.Tensor],
+    T: int,
+    delay: int,
+    fallback: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(decisions, decision steps) of a binarized network (latent ``weights``, forward
+    sign(W)) simulated across all layers in time order and stopped at the first output
+    spike; the same decisions as the full forward followed by ``readout.decide``."""
+    from numba.typed import List
+
+    batch = t_in.shape[0]
+    t_np = _times_view(t_in)
+    w_list, th_list = List(), List()
+    for weight, theta in zip(weights, thresholds, strict=True):
+        w_t = _rows_of_transpose(weight)
+        w8 = np.empty(w_t.shape, np.int8)
+        _launch(_k.binarize_rows, batch, w_t, w8)
+        w_list.append(w8)
+        th_list.append(_int_thresholds(_theta_array(theta, weight.shape[0])))
+    pred = np.empty(batch, np.int64)
+    steps = np.empty(batch, np.int64)
+    if batch:
+        _launch(_k.predict_early_exit, batch, t_np, w_list, th_list, int(T), int(delay),
+                FALLBACK_CODES[fallback], pred, steps)
+        if pred.min() == -2:
+            raise _range_error(t_np, T)
+    return torch.from_numpy(pred), torch.from_numpy(steps)

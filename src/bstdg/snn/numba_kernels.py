@@ -345,3 +345,88 @@ def sum_parts(parts, out):  # pragma: no cover - compiled
             for c in range(n_chunks):
                 total += parts[c, i, j]
             row[j] = total
+
+
+@numba.njit(**_OPTS)
+def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids, queue_t,
+                       pots, ths, counts):  # pragma: no cover - compiled
+    """One sample through every layer in global time order, stopping at the first output
+    spike. Returns (prediction, decision step); see ``predict_early_exit``."""
+    n_layers = len(weights)
+    last_step = T - 1 - delay
+    qlen = np.zeros(n_layers + 1, np.int64)
+    qpos = np.zeros(n_layers + 1, np.int64)
+    n0 = sort_spikes(t_row, T, queue_ids[0], queue_t[0], counts)
+    if n0 < 0:
+        return -2, T
+    qlen[0] = n0
+    for layer in range(n_layers):
+        pots[layer][:] = 0
+        ths[layer][:] = thresholds[layer]
+    out = n_layers - 1
+    for step in range(T):
+        for layer in range(n_layers):
+            src = layer
+            w_t = weights[layer]
+            pot = pots[layer]
+            added = False
+            while qpos[src] < qlen[src] and queue_t[src][qpos[src]] == step:
+                row = w_t[queue_ids[src][qpos[src]]]
+                for j in range(pot.shape[0]):
+                    pot[j] += row[j]
+                qpos[src] += 1
+                added = True
+            if step > last_step or not (added or step == 0):
+                continue
+            th = ths[layer]
+            best, best_v = -1, 0
+            for j in range(pot.shape[0]):
+                if pot[j] > th[j]:
+                    th[j] = _FIRED
+                    if layer == out:
+                        if best < 0 or pot[j] > best_v:
+                            best, best_v = j, pot[j]
+                    else:
+                        queue_ids[layer + 1][qlen[layer + 1]] = j
+                        queue_t[layer + 1][qlen[layer + 1]] = step + delay
+                        qlen[layer + 1] += 1
+            if best >= 0:
+                return best, step + delay
+    if fallback == 0:
+        return np.argmax(pots[out]), T
+    return (0 if fallback == 1 else -1), T
+
+
+@numba.njit(parallel=True, **_OPTS)
+def predict_early_exit(t_in, weights, thresholds, T, delay, fallback, pred,
+                       decision):  # pragma: no cover - compiled
+    """Class decisions of a binarized network, simulated event by event across all layers
+    and stopped at the first output spike (early exit).
+
+    t_in (B, N_0) integer-valued times; weights: typed list of int8 (N_l-1, N_l) = sign(W)^T;
+    thresholds: typed list of int32 (N_l,) floor(theta). fallback 0 = max_potential,
+    1 = lowest_index, 2 = none (-1). Writes pred (B,) and decision (B,) (T if no output
+    fires; then the whole window is simulated for the fallback). pred = -2 flags times
+    outside [0, T]. Same decisions as the full forward followed by ``readout.decide``: the
+    earliest output crossing wins, ties to the larger potential, then the lower index.
+    """
+    batch = t_in.shape[0]
+    n_layers = len(weights)
+    for b in numba.prange(batch):
+        queue_ids = []
+        queue_t = []
+        queue_ids.append(np.empty(t_in.shape[1], np.int32))
+        queue_t.append(np.empty(t_in.shape[1], np.int32))
+        pots = []
+        ths = []
+        for layer in range(n_layers):
+            n = weights[layer].shape[1]
+            queue_ids.append(np.empty(n, np.int32))
+            queue_t.append(np.empty(n, np.int32))
+            pots.append(np.zeros(n, np.int32))
+            ths.append(np.empty(n, np.int32))
+        counts = np.empty(T + 1, np.int64)
+        p, d = _early_exit_sample(t_in[b], weights, thresholds, T, delay, fallback,
+                                  queue_ids, queue_t, pots, ths, counts)
+        pred[b] = p
+        decision[b] = d
