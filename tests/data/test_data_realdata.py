@@ -51,3 +51,28 @@ def test_shd_counts():
     dm = SHDDataModule(str(root), val_size=0)
     dm.setup()
     assert len(dm.train_set) == 8156 and len(dm.test_set) == 2264
+
+
+@pytest.mark.parametrize(
+    "data,marker,overrides,sizes",
+    [
+        ("mnist", "MNIST/raw/train-images-idx3-ubyte.gz", [], (60000, 10000)),
+        ("fmnist", "FashionMNIST/raw/train-images-idx3-ubyte.gz", [], (60000, 10000)),
+        ("caltech_face_motorbike", "caltech101/101_ObjectCategories/Faces",
+         ["data.resize=[40,62]", "data.n_inputs=2480"], (400, 833)),
+    ],
+)
+def test_composed_train_config_dataloaders_hold_every_sample(data, marker, overrides, sizes):
+    """conf/train.yaml with data=<name>, instantiated: train+val and test loaders."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    _root(marker)
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose("train", overrides=[f"data={data}", "data.batch_size=2000", *overrides])
+    dm = instantiate(cfg.data)
+    dm.setup()
+    count = lambda loader: sum(len(y) for _, y in loader)  # noqa: E731
+    assert (count(dm.train_dataloader()) + count(dm.val_dataloader()),
+            count(dm.test_dataloader())) == sizes

@@ -54,6 +54,20 @@ def _kernels(backend: str) -> tuple[ForwardFn, GradsFn]:
     return forward_numba, grads_numba
 
 
+def _check_layer(t_in: torch.Tensor, weight: torch.Tensor, T: int, delay: int) -> None:
+    """Shapes, T and delay of a layer call (not the time range: see ``check_times``)."""
+    if T < 2:
+        raise ValueError(f"T must be an integer >= 2, got {T}")
+    if t_in.dim() != 2:
+        raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 time steps, got {delay}")
+    if weight.dim() != 2 or weight.shape[1] != t_in.shape[1]:
+        raise ValueError(
+            f"weight must have shape (N_out, {t_in.shape[1]}), got {tuple(weight.shape)}"
+        )
+
+
 def first_spike_times(
     t_in: torch.Tensor,
     weight: torch.Tensor,
@@ -69,13 +83,8 @@ def first_spike_times(
     in [0, T] (T = no spike); ``weight``: (N_out, N_in) forward weights (real or +-1);
     ``threshold``: scalar, (1,) or (N_out,). Returns times (int64), v_fire and v_end.
     """
+    _check_layer(t_in, weight, T, delay)
     check_times(t_in, T)
-    if delay < 0:
-        raise ValueError(f"delay must be >= 0 time steps, got {delay}")
-    if weight.dim() != 2 or weight.shape[1] != t_in.shape[1]:
-        raise ValueError(
-            f"weight must have shape (N_out, {t_in.shape[1]}), got {tuple(weight.shape)}"
-        )
     theta = threshold_vector(threshold, weight.shape[0], weight)
     forward, _ = _kernels(resolve_backend(backend, t_in.device))
     return forward(t_in, weight.detach(), theta, T, delay)
@@ -107,8 +116,8 @@ def layer_forward(
 ) -> tuple[SpikeTimes, Any]:
     """Forward of a layer from its latent weight (sign(W) when ``binary``), for the
     autograd Function: float32 times, and with ``keep`` an opaque state for
-    :func:`layer_grads`. The numba backend binarizes and transposes the weight in one
-    pass and keeps the sorted inputs for the backward."""
+    :func:`layer_grads`. The numba backend reads the weight in its transposed storage
+    and keeps the sorted inputs for the backward."""
     name = resolve_backend(backend, t_in.device)
     if name != "numba":
         w_hat = binarize(weight) if binary else weight
@@ -116,16 +125,7 @@ def layer_forward(
         return SpikeTimes(out.times.to(torch.float32), out.v_fire, out.v_end), None
     from bstdg.snn.numba_backend import layer_forward as numba_forward
 
-    if T < 2:
-        raise ValueError(f"T must be an integer >= 2, got {T}")
-    if t_in.dim() != 2:
-        raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
-    if delay < 0:
-        raise ValueError(f"delay must be >= 0 time steps, got {delay}")
-    if weight.dim() != 2 or weight.shape[1] != t_in.shape[1]:
-        raise ValueError(
-            f"weight must have shape (N_out, {t_in.shape[1]}), got {tuple(weight.shape)}"
-        )
+    _check_layer(t_in, weight, T, delay)  # the kernel checks the time range itself
     theta = threshold_vector(threshold, weight.shape[0], weight)
     return numba_forward(t_in, weight, theta, T, delay, binary, keep)
 

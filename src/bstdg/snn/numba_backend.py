@@ -12,15 +12,17 @@ Gradients match ``grads_reference`` to float rounding; the dW summation order, a
 its last float32 bit, can depend on the thread count.
 
 The layer entry points (``layer_forward`` / ``layer_grads``, used by the autograd
-Function) binarize and transpose the latent weights in one pass, take and return float
+Function) read the latent weights in their transposed storage, take and return float
 spike times without conversions, and hand the per-sample sorted inputs of the forward to
 the backward.
 
 numba's thread count follows ``torch.get_num_threads()`` (capped by NUMBA_NUM_THREADS) for
 batches of at least ``PARALLEL_MIN_BATCH`` samples; smaller batches run on one thread.
-numba uses its ``workqueue`` threading layer unless NUMBA_THREADING_LAYER says otherwise:
-its OpenMP layer would load a second OpenMP runtime beside torch's (the two spin against
-each other) and reset torch's thread count when its pool starts.
+numba's threading layer is chosen in the order OpenMP, TBB, workqueue unless
+NUMBA_THREADING_LAYER says otherwise. Measured here (``bstdg-bench --quick``), workqueue
+hands every launch to a worker thread even on one thread: training 14-19k samples/s against
+25-28k with OpenMP, and 2-thread inference 58-64k against 114-154k. Starting the OpenMP pool
+can reset torch's thread count, so every launch restores it.
 """
 
 from __future__ import annotations
@@ -37,19 +39,19 @@ from bstdg.snn.rules import KernelSpec
 from bstdg.snn.spikes import SpikeTimes
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
 
 from bstdg.snn import numba_kernels as _k  # noqa: E402  (after the threading layer choice)
 
-# The workqueue layer must not be entered from two threads at once.
+# numba's threading layers must not be entered from two threads at once (workqueue aborts).
 _LAUNCH_LOCK = threading.Lock()
 
-# Batches smaller than this run the kernels on one thread. A training batch (tens of
-# samples) costs well under a millisecond per layer; waking numba's pool for it right after
-# torch's OpenMP team has run (its threads still spin-wait) made 2-thread training steps
-# slower than 1-thread ones. Large (inference) batches use every thread. On machines with
-# many cores, BSTDG_NUMBA_PARALLEL_MIN_BATCH (read at import) lowers or raises the bar.
-PARALLEL_MIN_BATCH = int(os.environ.get("BSTDG_NUMBA_PARALLEL_MIN_BATCH", "256"))
+# Batches smaller than this run the kernels on one thread (a handful of samples is not
+# worth a parallel region). With the OpenMP layer, batch-64 training steps on 2 threads ran
+# at 28-34k samples/s with every batch parallel against 23-26k with batches under 256 serial
+# (the serial rule only paid off under the workqueue layer). BSTDG_NUMBA_PARALLEL_MIN_BATCH
+# (read at import) overrides it.
+PARALLEL_MIN_BATCH = int(os.environ.get("BSTDG_NUMBA_PARALLEL_MIN_BATCH", "16"))
 
 
 def _threads_for(batch: int) -> int:
