@@ -8,27 +8,14 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torchmetrics import MaxMetric, MeanMetric, Metric, SumMetric
+from torchmetrics import MaxMetric, SumMetric
 
+from bstdg.lit.metrics import FireCounts, StageMeans
 from bstdg.lit.spike_stats import spike_statistics
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 
 STAGES = ("train", "val", "test")
-
-
-class FireCounts(Metric):
-    """How many samples made each neuron fire (DDP-summed), for dead-neuron resets."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.add_state("counts", default=torch.zeros(n), dist_reduce_fx="sum")
-
-    def update(self, fired: torch.Tensor) -> None:
-        self.counts += fired.float().sum(0)
-
-    def compute(self) -> torch.Tensor:
-        return self.counts
 
 
 class SpikingClassifier(pl.LightningModule):
@@ -90,11 +77,7 @@ class SpikingClassifier(pl.LightningModule):
         ]
         self.metric_names = names
         for stage in STAGES:
-            setattr(
-                self,
-                f"{stage}_metrics",
-                torch.nn.ModuleDict({n.replace("/", "__"): MeanMetric() for n in names}),
-            )
+            setattr(self, f"{stage}_metrics", StageMeans(names))
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)
         self.fire_counts = torch.nn.ModuleList(
@@ -102,8 +85,8 @@ class SpikingClassifier(pl.LightningModule):
         )
         self.seen_samples = SumMetric()
 
-    def stage_metrics(self, stage: str) -> torch.nn.ModuleDict:
-        """The MeanMetric objects of one stage (``/`` in names stored as ``__``)."""
+    def stage_metrics(self, stage: str) -> StageMeans:
+        """The per-sample means of every metric of one stage (one metric object)."""
         return getattr(self, f"{stage}_metrics")
 
     def forward(self, x: torch.Tensor) -> NetOutput:
@@ -131,31 +114,29 @@ class SpikingClassifier(pl.LightningModule):
         values["no_output_spike_frac"] = values.pop("no_output_spike")
         values["acc"] = (pred == y).float()
         values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
-        metrics = self.stage_metrics(stage)
-        metrics["loss"].update(loss.detach(), weight=y.shape[0])
-        for name, value in values.items():
-            metrics[name.replace("/", "__")].update(value)
+        values["loss"] = loss.detach()
+        self.stage_metrics(stage).update(values, y.shape[0])
         if stage == "train":
-            # per-step values for the progress bar and step-level curves; the epoch means are
-            # logged once per epoch by _log_epoch (one self.log per metric per step cost
-            # more than the network's own forward and backward)
-            self.log("train/loss_step", loss.detach(), prog_bar=True, batch_size=y.shape[0])
-            self.log("train/acc_step", values["acc"].mean(), prog_bar=True,
-                     batch_size=y.shape[0])
+            # per-step values for the progress bar and step curves, every log_every_n_steps
+            # (a self.log call costs about as much as the network's forward); the epoch
+            # means are logged once per epoch by _log_epoch
+            if self.global_step % self.trainer.log_every_n_steps == 0:
+                self.log("train/loss_step", loss.detach(), prog_bar=True, batch_size=y.shape[0])
+                self.log("train/acc_step", values["acc"].mean(), prog_bar=True,
+                         batch_size=y.shape[0])
             for counter, times in zip(self.fire_counts, out.hidden_times, strict=True):
                 counter.update(times.detach() < self.T)
             self.seen_samples.update(torch.tensor(float(y.shape[0]), device=y.device))
         return loss
 
     def _log_epoch(self, stage: str) -> None:
-        """Log every metric of ``stage`` as its epoch mean (DDP-reduced) and reset it."""
+        """Log every metric of ``stage`` as its epoch mean (DDP-reduced) and reset them."""
         metrics = self.stage_metrics(stage)
-        for name in self.metric_names:
-            metric = metrics[name.replace("/", "__")]
-            # every rank computes under DDP (compute() gathers), even one that saw no batch
-            if metric.update_count or self.trainer.world_size > 1:
-                self.log(f"{stage}/{name}", metric.compute(), prog_bar=name in ("loss", "acc"))
-            metric.reset()
+        # every rank computes under DDP (compute() gathers), even one that saw no batch
+        if metrics.update_count or self.trainer.world_size > 1:
+            for name, value in metrics.compute().items():
+                self.log(f"{stage}/{name}", value, prog_bar=name in ("loss", "acc"))
+        metrics.reset()
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -167,9 +148,9 @@ class SpikingClassifier(pl.LightningModule):
         self._step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
-        acc = self.stage_metrics("val")["acc"]
-        if acc.update_count and not self.trainer.sanity_checking:
-            self.val_acc_best.update(acc.compute())
+        metrics = self.stage_metrics("val")
+        if metrics.update_count and not self.trainer.sanity_checking:
+            self.val_acc_best.update(metrics.compute()["acc"])
             self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
         self._log_epoch("val")
 
