@@ -246,6 +246,20 @@ def _axpy(row, coef):  # pragma: no cover - compiled
 
 
 @numba.njit(**_OPTS)
+def _bin_coefs(g_row, to_row, cols, n_cols, kappa_table, step, T, inclusive, coef,
+               mask_g):  # pragma: no cover - compiled
+    """For inputs spiking at ``step`` and outputs j = cols[m]: coef[m] = -kappa(t_j - step)
+    g_j (kappa_table holds -kappa) and mask_g[m] = g_j on causal pairs, else 0."""
+    for m in range(n_cols):
+        j = cols[m]
+        gj = np.float64(g_row[j])
+        tj = int(to_row[j])
+        coef[m] = kappa_table[tj - step + T] * gj
+        causal = tj > step or (inclusive and tj == step)
+        mask_g[m] = gj if causal else 0.0
+
+
+@numba.njit(**_OPTS)
 def _grads_chunk(
     order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi, acc, grad_t_in
 ):  # pragma: no cover - compiled
@@ -256,6 +270,7 @@ def _grads_chunk(
     coef = np.empty(n_out, np.float64)
     mask_g = np.empty(n_out, np.float64)
     active = np.empty(n_out, np.int64)
+    every = np.arange(n_out)
     for b in range(lo, hi):
         grad_t_in[b, :] = 0.0
         g_row = g[b]
@@ -275,13 +290,8 @@ def _grads_chunk(
         while p < n:
             step = ts_row[p]
             if sparse:
-                for m in range(n_act):
-                    j = active[m]
-                    gj = np.float64(g_row[j])
-                    tj = int(to_row[j])
-                    coef[m] = kappa_table[tj - step + T] * gj
-                    causal = tj > step or (inclusive and tj == step)
-                    mask_g[m] = gj if causal else 0.0
+                _bin_coefs(g_row, to_row, active, n_act, kappa_table, step, T, inclusive,
+                           coef, mask_g)
                 while p < n and ts_row[p] == step:
                     i = o_row[p]
                     row = acc[i]
@@ -294,12 +304,8 @@ def _grads_chunk(
                     grad_t_in[b, i] = s
                     p += 1
             else:
-                for j in range(n_out):
-                    gj = np.float64(g_row[j])
-                    tj = int(to_row[j])
-                    coef[j] = kappa_table[tj - step + T] * gj
-                    causal = tj > step or (inclusive and tj == step)
-                    mask_g[j] = gj if causal else 0.0
+                _bin_coefs(g_row, to_row, every, n_out, kappa_table, step, T, inclusive,
+                           coef, mask_g)
                 while p < n and ts_row[p] == step:
                     i = o_row[p]
                     _axpy(acc[i], coef)
