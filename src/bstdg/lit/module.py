@@ -120,7 +120,7 @@ class SpikingClassifier(pl.LightningModule):
             # per-step values for the progress bar and step curves, every log_every_n_steps
             # (a self.log call costs about as much as the network's forward); the epoch
             # means are logged once per epoch by _log_epoch
-            if self.global_step % self.trainer.log_every_n_steps == 0:
+            if self.global_step % max(1, self.trainer.log_every_n_steps) == 0:
                 self.log("train/loss_step", loss.detach(), prog_bar=True, batch_size=y.shape[0])
                 self.log("train/acc_step", values["acc"].mean(), prog_bar=True,
                          batch_size=y.shape[0])
