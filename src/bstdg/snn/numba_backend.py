@@ -96,6 +96,12 @@ def _range_error(t: np.ndarray, T: int) -> ValueError:
     )
 
 
+def _check_range(t: np.ndarray, T: int) -> None:
+    """Raise unless every time lies in [0, T] (where no kernel checks it on the way)."""
+    if t.size and not bool(np.all((t >= 0) & (t <= T))):
+        raise _range_error(t, T)
+
+
 def _int_thresholds(theta: np.ndarray) -> np.ndarray:
     """floor(theta) as int32 (clipped): for integer V, V > theta <=> V > floor(theta)."""
     fl = np.floor(np.nan_to_num(theta.astype(np.float64), nan=np.inf))
@@ -148,8 +154,7 @@ def forward_numba(
     n_out = w_hat.shape[0]
     t_np = _times_view(t_in)
     if batch == 0 or n_out == 0:
-        if t_np.size and not bool(np.all((t_np >= 0) & (t_np <= T))):
-            raise _range_error(t_np, T)
+        _check_range(t_np, T)
         return _empty_result(batch, n_out, T, torch.int64)
     w_np = _numpy(w_hat)
     if bool(np.all(np.abs(w_np) == 1)):
@@ -172,6 +177,13 @@ def _rows_of_transpose(weight: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(w_t)
 
 
+def _sign_rows(w_t: np.ndarray, batch: int) -> np.ndarray:
+    """sign(w_t) as int8 (sign(0) = +1), same (N_in, N_out) layout."""
+    w8 = np.empty(w_t.shape, np.int8)
+    _launch(_k.binarize_rows, batch, w_t, w8)
+    return w8
+
+
 def layer_forward(
     t_in: torch.Tensor,
     weight: torch.Tensor,
@@ -191,18 +203,13 @@ def layer_forward(
     n_out, n_in = weight.shape
     t_np = _times_view(t_in)
     if batch == 0 or n_out == 0:
-        if t_np.size and not bool(np.all((t_np >= 0) & (t_np <= T))):
-            raise _range_error(t_np, T)
+        _check_range(t_np, T)
         empty = np.zeros((batch, n_in), np.int32)
         saved = SavedInputs(empty, empty, np.zeros(batch, np.int32),
                             np.zeros((n_in, n_out), np.float32))
         return _empty_result(batch, n_out, T, torch.float32), (saved if keep else None)
     w_t = _rows_of_transpose(weight)
-    if binary:
-        w_fwd = np.empty((n_in, n_out), np.int8)
-        _launch(_k.binarize_rows, batch, w_t, w_fwd)
-    else:
-        w_fwd = w_t.astype(np.float64)
+    w_fwd = _sign_rows(w_t, batch) if binary else w_t.astype(np.float64)
     times = torch.empty(batch, n_out, dtype=torch.float32)
     v_fire = torch.empty(batch, n_out, dtype=torch.float32)
     v_end = torch.empty(batch, n_out, dtype=torch.float32)
@@ -293,9 +300,8 @@ def grads_numba(
     batch, n_in = t_in.shape
     t_np = _times_view(t_in)
     to_np = _times_view(t_out)
-    for arr in (t_np, to_np):
-        if arr.size and not bool(np.all((arr >= 0) & (arr <= T))):
-            raise _range_error(arr, T)
+    _check_range(t_np, T)
+    _check_range(to_np, T)
     order = np.empty((batch, n_in), np.int32)
     tsort = np.empty((batch, n_in), np.int32)
     nspk = np.empty(batch, np.int32)
@@ -328,10 +334,7 @@ def predict_early_exit_numba(
     t_np = _times_view(t_in)
     w_list, th_list = List(), List()
     for weight, theta in zip(weights, thresholds, strict=True):
-        w_t = _rows_of_transpose(weight)
-        w8 = np.empty(w_t.shape, np.int8)
-        _launch(_k.binarize_rows, batch, w_t, w8)
-        w_list.append(w8)
+        w_list.append(_sign_rows(_rows_of_transpose(weight), batch))
         th_list.append(_int_thresholds(_theta_array(theta, weight.shape[0])))
     pred = np.empty(batch, np.int64)
     steps = np.empty(batch, np.int64)

@@ -372,17 +372,14 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
     out = n_layers - 1
     for step in range(T):
         for layer in range(n_layers):
-            src = layer
-            w_t = weights[layer]
             pot = pots[layer]
-            added = False
-            while qpos[src] < qlen[src] and queue_t[src][qpos[src]] == step:
-                row = w_t[queue_ids[src][qpos[src]]]
-                for j in range(pot.shape[0]):
-                    pot[j] += row[j]
-                qpos[src] += 1
-                added = True
-            if step > last_step or not (added or step == 0):
+            # inputs of this layer (spikes of the one below) arriving at this step
+            p = q = qpos[layer]
+            while q < qlen[layer] and queue_t[layer][q] == step:
+                q += 1
+            _add_rows(pot, weights[layer], queue_ids[layer], p, q)
+            qpos[layer] = q
+            if step > last_step or not (q > p or step == 0):
                 continue
             th = ths[layer]
             best, best_v = -1, 0
