@@ -50,9 +50,12 @@ def _assert_forward_equal(out, ref) -> None:
 
 
 def _assert_grads_close(out, ref) -> None:
+    """dW is accumulated in float32 over the batch, so its rounding error scales with the
+    largest terms (up to kappa = T for linear_relpsp), not with each element."""
     for a, b in zip(out, ref, strict=True):
         assert a.dtype == torch.float32
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        scale = max(1.0, float(b.abs().max()))
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * scale)
 
 
 def _check(t_in, w, theta, g, T, delay, rules=tuple(RULES)) -> None:

@@ -63,7 +63,8 @@ class SpikeTimingFunction(torch.autograd.Function):
         grad_w = grad_t_in = grad_theta = None
         if need_t or need_w:
             grad_w, grad_t_in = layer_grads(
-                ctx.state, t_in, t_out, g, weight, rule, spec.binary, spec.T, spec.backend
+                ctx.state, t_in, t_out, g, weight, rule, spec.binary, spec.T, spec.backend,
+                need_t_in=need_t,
             )
             grad_w = grad_w.to(weight.dtype)
         if need_theta:

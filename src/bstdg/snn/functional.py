@@ -140,8 +140,10 @@ def layer_grads(
     binary: bool,
     T: int,
     backend: str,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(dL/dW, dL/dt_in) of a layer run by :func:`layer_forward` (``state`` is its)."""
+    need_t_in: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(dL/dW, dL/dt_in) of a layer run by :func:`layer_forward` (``state`` is its).
+    Without ``need_t_in`` a backend may skip dL/dt_in and return None for it."""
     spec = rule.kernel_spec(T)
     if state is None:
         w_back = rule.backprop_matrix(weight, binary)
@@ -150,4 +152,4 @@ def layer_grads(
 
     latent = not binary or rule.backprop_weights == "latent"
     w_back = None if latent else rule.backprop_matrix(weight, binary)
-    return numba_grads(state, t_out, g, w_back, spec, T)
+    return numba_grads(state, t_out, g, w_back, spec, T, need_t_in)

@@ -103,9 +103,10 @@ def _check_range(t: np.ndarray, T: int) -> None:
 
 
 def _int_thresholds(theta: np.ndarray) -> np.ndarray:
-    """floor(theta) as int32 (clipped): for integer V, V > theta <=> V > floor(theta)."""
+    """floor(theta) as int32: for integer V, V > theta <=> V > floor(theta). Clipped to
+    [-2**30, 2**30 - 1], which changes no decision as |V| <= N_in < 2**30 (NaN: never)."""
     fl = np.floor(np.nan_to_num(theta.astype(np.float64), nan=np.inf))
-    return np.clip(fl, -(2.0**31) + 2, 2.0**31 - 2).astype(np.int32)
+    return np.clip(fl, -(2.0**30), 2.0**30 - 1).astype(np.int32)
 
 
 def _theta_array(theta: torch.Tensor, n_out: int) -> np.ndarray:
@@ -248,19 +249,22 @@ def _kappa(spec: KernelSpec, T: int) -> np.ndarray:
 
 def _grads_from_sorted(
     saved: SavedInputs, t_out: np.ndarray, g: np.ndarray, wb_t: np.ndarray,
-    spec: KernelSpec, T: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    spec: KernelSpec, T: int, need_t_in: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     batch, n_in = saved.order.shape
     n_out = t_out.shape[1]
-    grad_t_in = torch.empty(batch, n_in, dtype=torch.float32)
+    grad_t_in = torch.zeros(batch, n_in) if need_t_in else None
     if batch == 0 or n_in == 0 or n_out == 0:
-        return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in.zero_()
+        return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in
     n_chunks = min(_threads_for(batch), batch)
-    parts = np.empty((n_chunks, n_in, n_out), dtype=np.float64)
-    _launch(_k.grads, batch, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t, _kappa(spec, T),
-            bool(spec.inclusive), int(T), n_chunks, parts, grad_t_in.numpy())
     grad_w_t = torch.empty(n_in, n_out, dtype=torch.float32)
-    _launch(_k.sum_parts, batch, parts, grad_w_t.numpy())
+    extra = np.empty((n_chunks - 1, n_in, n_out), dtype=np.float32)
+    touched = np.empty((n_chunks, n_in), dtype=np.uint8)
+    t_in_grad = grad_t_in.numpy() if need_t_in else np.empty((0, 0), np.float32)
+    _launch(_k.grads, batch, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t,
+            _kappa(spec, T), bool(spec.inclusive), int(T), need_t_in, grad_w_t.numpy(), extra,
+            touched, t_in_grad)
+    _launch(_k.sum_parts, batch, grad_w_t.numpy(), extra, touched)
     # (N_out, N_in) with the strides of a transposed-stored weight: autograd then hands it
     # to such a parameter as .grad without a copy
     return grad_w_t.t(), grad_t_in
@@ -280,12 +284,13 @@ def layer_grads(
     w_back: torch.Tensor | None,
     spec: KernelSpec,
     T: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    need_t_in: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``grads_numba`` from a ``layer_forward``'s saved inputs; ``w_back`` None means the
-    kept latent weight."""
+    kept latent weight. Without ``need_t_in``, dL/dt_in is skipped (None)."""
     wb_t = saved.w_t if w_back is None else _rows_of_transpose(w_back)
     t_np = _times_view(t_out)
-    return _grads_from_sorted(saved, t_np, _float_array(g), wb_t, spec, T)
+    return _grads_from_sorted(saved, t_np, _float_array(g), wb_t, spec, T, need_t_in)
 
 
 def grads_numba(
