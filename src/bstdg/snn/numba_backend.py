@@ -102,13 +102,6 @@ def _check_range(t: np.ndarray, T: int) -> None:
         raise _range_error(t, T)
 
 
-def _int_thresholds(theta: np.ndarray) -> np.ndarray:
-    """floor(theta) as int32: for integer V, V > theta <=> V > floor(theta). Clipped to
-    [-2**30, 2**30 - 1], which changes no decision as |V| <= N_in < 2**30 (NaN: never)."""
-    fl = np.floor(np.nan_to_num(theta.astype(np.float64), nan=np.inf))
-    return np.clip(fl, -(2.0**30), 2.0**30 - 1).astype(np.int32)
-
-
 def _theta_array(theta: torch.Tensor, n_out: int) -> np.ndarray:
     return np.ascontiguousarray(
         np.broadcast_to(_numpy(theta).reshape(-1), (n_out,)), dtype=np.float64
@@ -131,12 +124,9 @@ def _run_forward(t_np, w_t, binary, theta_np, T, delay, times, v_fire, v_end):
     order = np.empty((batch, n_in), np.int32)
     tsort = np.empty((batch, n_in), np.int32)
     nspk = np.empty(batch, np.int32)
-    if binary:
-        kernel, th = _k.forward_binary, _int_thresholds(theta_np)
-    else:
-        kernel, th = _k.forward_real, theta_np
-    _launch(kernel, batch, t_np, w_t, th, int(T), int(delay), times.numpy(), v_fire.numpy(),
-            v_end.numpy(), order, tsort, nspk)
+    kernel = _k.forward_binary if binary else _k.forward_real
+    _launch(kernel, batch, t_np, w_t, theta_np, int(T), int(delay), times.numpy(),
+            v_fire.numpy(), v_end.numpy(), order, tsort, nspk)
     if batch and nspk.min() < 0:
         raise _range_error(t_np, T)
     return order, tsort, nspk
@@ -253,9 +243,10 @@ def _grads_from_sorted(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     batch, n_in = saved.order.shape
     n_out = t_out.shape[1]
-    grad_t_in = torch.zeros(batch, n_in) if need_t_in else None
     if batch == 0 or n_in == 0 or n_out == 0:
-        return torch.zeros(n_out, n_in, dtype=torch.float32), grad_t_in
+        return (torch.zeros(n_out, n_in, dtype=torch.float32),
+                torch.zeros(batch, n_in) if need_t_in else None)
+    grad_t_in = torch.empty(batch, n_in) if need_t_in else None  # the kernel zeroes each row
     n_chunks = min(_threads_for(batch), batch)
     grad_w_t = torch.empty(n_in, n_out, dtype=torch.float32)
     extra = np.empty((n_chunks - 1, n_in, n_out), dtype=np.float32)
@@ -340,7 +331,7 @@ def predict_early_exit_numba(
     w_list, th_list = List(), List()
     for weight, theta in zip(weights, thresholds, strict=True):
         w_list.append(_sign_rows(_rows_of_transpose(weight), batch))
-        th_list.append(_int_thresholds(_theta_array(theta, weight.shape[0])))
+        th_list.append(_k.int_thresholds(_theta_array(theta, weight.shape[0])))
     pred = np.empty(batch, np.int64)
     steps = np.empty(batch, np.int64)
     if batch:

@@ -143,17 +143,34 @@ def _add_row_excess(pot, row, thr):  # pragma: no cover - compiled
     return m
 
 
+@numba.njit(**_OPTS)
+def int_thresholds(theta):  # pragma: no cover - compiled
+    """floor(theta) as int32: for integer V, V > theta <=> V > floor(theta). Clipped to
+    [-2**30, 2**30 - 1], which changes no decision as |V| <= N_in < 2**30; NaN never fires."""
+    thr = np.empty(theta.shape[0], np.int32)
+    for j in range(theta.shape[0]):
+        x = theta[j]
+        if not (x < 2.0**30 - 1):
+            thr[j] = 2**30 - 1
+        elif x <= -(2.0**30):
+            thr[j] = -(2**30)
+        else:
+            thr[j] = np.int32(np.floor(x))
+    return thr
+
+
 @numba.njit(parallel=True, **_OPTS)
 def forward_binary(
-    t_in, w_t, thr, T, delay, times, v_fire, v_end, order, tsort, nspk
+    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk
 ):  # pragma: no cover - compiled
     """Forward pass for +-1 weights: exact int32 accumulation of int8 weight rows.
 
     t_in (B, N_in) integer-valued times (any dtype); w_t (N_in, N_out) int8 = w_hat^T;
-    thr (N_out,) int32 = floor(theta) clipped (for integer V, V > theta <=> V > floor
-    theta). Outputs (B, N_out): times (any dtype), v_fire, v_end float32, written in place;
-    order, tsort (B, N_in) int32 and nspk (B,) int32: the sorted spiking inputs.
+    theta (N_out,) float, compared as ``int_thresholds(theta)``. Outputs (B, N_out): times
+    (any dtype), v_fire, v_end float32, written in place; order, tsort (B, N_in) int32 and
+    nspk (B,) int32: the sorted spiking inputs.
     """
+    thr = int_thresholds(theta)
     batch = t_in.shape[0]
     n_out = w_t.shape[1]
     last_step = T - 1 - delay
@@ -425,6 +442,8 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
             if step > last_step or not (q > p or step == 0):
                 continue
             th = ths[layer]
+            if _max_excess(pot, th, 0, pot.shape[0]) <= 0:
+                continue
             best, best_v = -1, 0
             for j in range(pot.shape[0]):
                 if pot[j] > th[j]:
