@@ -58,3 +58,20 @@ def test_early_exit_rejects_bad_input() -> None:
         net.predict_early_exit(torch.full((2, 30), 17.0))
     with pytest.raises(ValueError, match="unknown fallback"):
         net.predict_early_exit(torch.zeros(2, 30), "argmax")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_early_exit_same_on_one_and_two_threads(threads: int) -> None:
+    """One thread runs the serial kernel body, two the parallel kernel (chunks reuse their
+    buffers from sample to sample)."""
+    net = _net((30, 12, 5), 16, 1, 0, backend="numba")
+    t_in = _inputs(30, 16, 0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        pred, steps = net.predict_early_exit(t_in)
+    finally:
+        torch.set_num_threads(before)
+    ref = net(t_in)
+    assert torch.equal(pred, decide(ref.out_times, ref.v_fire, ref.v_end, 16))
+    assert torch.equal(steps, decision_time(ref.out_times).long())

@@ -62,15 +62,20 @@ def _threads_for(batch: int) -> int:
     return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
 
 
-def _launch(kernel, batch: int, *args):
-    """Run a parallel kernel on ``_threads_for(batch)`` numba threads. Leaves torch's thread
-    count unchanged (starting an OpenMP threading layer can reset it, so it is restored)."""
+def _launch(kernel, n_threads: int, *args):
+    """Run ``kernel`` over the rows of its first argument in ``n_threads`` chunks.
+
+    One thread calls the kernel's serial body directly: no threading layer is entered, which
+    after a pause between steps (Python, the optimiser) costs up to about 0.7 ms here while
+    the sleeping OpenMP workers wake up. Several threads run the parallel kernel and leave
+    torch's thread count unchanged (starting an OpenMP layer can reset it)."""
+    if n_threads <= 1:
+        return _k.SERIAL_BODIES[kernel.__name__](*args, 0, args[0].shape[0])
     torch_threads = torch.get_num_threads()
-    n = _threads_for(batch)
     with _LAUNCH_LOCK:
-        if numba.get_num_threads() != n:
-            numba.set_num_threads(n)
-        result = kernel(*args)
+        if numba.get_num_threads() != n_threads:
+            numba.set_num_threads(n_threads)
+        result = kernel(*args, n_threads)
     if torch.get_num_threads() != torch_threads:
         torch.set_num_threads(torch_threads)
     return result
@@ -125,7 +130,7 @@ def _run_forward(t_np, w_t, binary, theta_np, T, delay, times, v_fire, v_end):
     tsort = np.empty((batch, n_in), np.int32)
     nspk = np.empty(batch, np.int32)
     kernel = _k.forward_binary if binary else _k.forward_real
-    _launch(kernel, batch, t_np, w_t, theta_np, int(T), int(delay), times.numpy(),
+    _launch(kernel, _threads_for(batch), t_np, w_t, theta_np, int(T), int(delay), times.numpy(),
             v_fire.numpy(), v_end.numpy(), order, tsort, nspk)
     if batch and nspk.min() < 0:
         raise _range_error(t_np, T)
@@ -171,7 +176,7 @@ def _rows_of_transpose(weight: torch.Tensor) -> np.ndarray:
 def _sign_rows(w_t: np.ndarray, batch: int) -> np.ndarray:
     """sign(w_t) as int8 (sign(0) = +1), same (N_in, N_out) layout."""
     w8 = np.empty(w_t.shape, np.int8)
-    _launch(_k.binarize_rows, batch, w_t, w8)
+    _launch(_k.binarize_rows, _threads_for(batch), w_t, w8)
     return w8
 
 
@@ -252,10 +257,10 @@ def _grads_from_sorted(
     extra = np.empty((n_chunks - 1, n_in, n_out), dtype=np.float32)
     touched = np.empty((n_chunks, n_in), dtype=np.uint8)
     t_in_grad = grad_t_in.numpy() if need_t_in else np.empty((0, 0), np.float32)
-    _launch(_k.grads, batch, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t,
+    _launch(_k.grads, n_chunks, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t,
             _kappa(spec, T), bool(spec.inclusive), int(T), need_t_in, grad_w_t.numpy(), extra,
             touched, t_in_grad)
-    _launch(_k.sum_parts, batch, grad_w_t.numpy(), extra, touched)
+    _launch(_k.sum_parts, n_chunks, grad_w_t.numpy(), extra, touched)
     # (N_out, N_in) with the strides of a transposed-stored weight: autograd then hands it
     # to such a parameter as .grad without a copy
     return grad_w_t.t(), grad_t_in
@@ -302,7 +307,7 @@ def grads_numba(
     tsort = np.empty((batch, n_in), np.int32)
     nspk = np.empty(batch, np.int32)
     if batch and n_in:
-        _launch(_k.sort_batch, batch, t_np, int(T), order, tsort, nspk)
+        _launch(_k.sort_batch, _threads_for(batch), t_np, int(T), order, tsort, nspk)
     saved = SavedInputs(order, tsort, nspk, None)
     grad_w, grad_t_in = _grads_from_sorted(
         saved, to_np, _float_array(g), _rows_of_transpose(w_back), spec, T
@@ -335,8 +340,8 @@ def predict_early_exit_numba(
     pred = np.empty(batch, np.int64)
     steps = np.empty(batch, np.int64)
     if batch:
-        _launch(_k.predict_early_exit, batch, t_np, w_list, th_list, int(T), int(delay),
-                FALLBACK_CODES[fallback], pred, steps)
+        _launch(_k.predict_early_exit, _threads_for(batch), t_np, w_list, th_list, int(T),
+                int(delay), FALLBACK_CODES[fallback], pred, steps)
         if pred.min() == -2:
             raise _range_error(t_np, T)
     return torch.from_numpy(pred), torch.from_numpy(steps)

@@ -77,23 +77,43 @@ def sort_spikes(t_row, T, order, times, counts):  # pragma: no cover - compiled
     return n
 
 
-@numba.njit(parallel=True, **_OPTS)
-def sort_batch(t_in, T, order, tsort, nspk):  # pragma: no cover - compiled
-    """``sort_spikes`` of every sample (the CSR the forward kernels also write)."""
-    batch = t_in.shape[0]
-    for b in numba.prange(batch):
-        counts = np.empty(T + 1, np.int64)
+@numba.njit(**_OPTS)
+def _chunk(c, n_chunks, n_rows):  # pragma: no cover - compiled
+    """Rows [lo, hi) of chunk c of n_chunks equal contiguous chunks."""
+    return c * n_rows // n_chunks, (c + 1) * n_rows // n_chunks
+
+
+@numba.njit(**_OPTS)
+def sort_batch_rows(t_in, T, order, tsort, nspk, lo, hi):  # pragma: no cover - compiled
+    """``sort_spikes`` of samples lo..hi-1 (the CSR the forward kernels also write)."""
+    counts = np.empty(T + 1, np.int64)
+    for b in range(lo, hi):
         nspk[b] = sort_spikes(t_in[b], T, order[b], tsort[b], counts)
 
 
 @numba.njit(parallel=True, **_OPTS)
-def binarize_rows(w_t, w8_t):  # pragma: no cover - compiled
-    """w8_t = sign(w_t) as int8 (sign(0) = +1), same (N_in, N_out) layout: no transpose."""
-    for i in numba.prange(w_t.shape[0]):
+def sort_batch(t_in, T, order, tsort, nspk, n_chunks):  # pragma: no cover - compiled
+    for c in numba.prange(n_chunks):
+        lo, hi = _chunk(c, n_chunks, t_in.shape[0])
+        sort_batch_rows(t_in, T, order, tsort, nspk, lo, hi)
+
+
+@numba.njit(**_OPTS)
+def binarize_rows_rows(w_t, w8_t, lo, hi):  # pragma: no cover - compiled
+    """w8_t = sign(w_t) as int8 (sign(0) = +1) for rows lo..hi-1, same (N_in, N_out)
+    layout: no transpose."""
+    for i in range(lo, hi):
         row = w_t[i]
         out = w8_t[i]
         for j in range(row.shape[0]):
             out[j] = 1 if row[j] >= 0 else -1
+
+
+@numba.njit(parallel=True, **_OPTS)
+def binarize_rows(w_t, w8_t, n_chunks):  # pragma: no cover - compiled
+    for c in numba.prange(n_chunks):
+        lo, hi = _chunk(c, n_chunks, w_t.shape[0])
+        binarize_rows_rows(w_t, w8_t, lo, hi)
 
 
 @numba.njit(**_OPTS)
@@ -159,11 +179,12 @@ def int_thresholds(theta):  # pragma: no cover - compiled
     return thr
 
 
-@numba.njit(parallel=True, **_OPTS)
-def forward_binary(
-    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk
+@numba.njit(**_OPTS)
+def forward_binary_rows(
+    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk, lo, hi
 ):  # pragma: no cover - compiled
-    """Forward pass for +-1 weights: exact int32 accumulation of int8 weight rows.
+    """Forward pass for +-1 weights (samples lo..hi-1): exact int32 accumulation of int8
+    weight rows.
 
     t_in (B, N_in) integer-valued times (any dtype); w_t (N_in, N_out) int8 = w_hat^T;
     theta (N_out,) float, compared as ``int_thresholds(theta)``. Outputs (B, N_out): times
@@ -171,11 +192,12 @@ def forward_binary(
     nspk (B,) int32: the sorted spiking inputs.
     """
     thr = int_thresholds(theta)
-    batch = t_in.shape[0]
     n_out = w_t.shape[1]
     last_step = T - 1 - delay
-    for b in numba.prange(batch):
-        counts = np.empty(T + 1, np.int64)
+    counts = np.empty(T + 1, np.int64)
+    pot = np.empty(n_out, np.int32)
+    th = np.empty(n_out, np.int32)
+    for b in range(lo, hi):
         o_row = order[b]
         ts_row = tsort[b]
         n = sort_spikes(t_in[b], T, o_row, ts_row, counts)
@@ -185,8 +207,8 @@ def forward_binary(
         t_row[:] = T
         if n < 0:
             continue
-        pot = np.zeros(n_out, np.int32)
-        th = thr.copy()
+        pot[:] = 0
+        th[:] = thr
         remaining = n_out
         if last_step >= 0 and (n == 0 or ts_row[0] > 0):
             remaining -= _fire_check(pot, th, 0, delay, t_row, v_row)
@@ -210,6 +232,16 @@ def forward_binary(
                 v_row[j] = pot[j]
 
 
+@numba.njit(parallel=True, **_OPTS)
+def forward_binary(
+    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk, n_chunks
+):  # pragma: no cover - compiled
+    for c in numba.prange(n_chunks):
+        lo, hi = _chunk(c, n_chunks, t_in.shape[0])
+        forward_binary_rows(t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort,
+                            nspk, lo, hi)
+
+
 @numba.njit(**_OPTS)
 def _test_crossings(pot, theta, step, delay, t_row, v_row, fired_flag):  # pragma: no cover
     """Mark unfired neurons whose potential exceeds theta at ``step``; returns how many."""
@@ -223,20 +255,22 @@ def _test_crossings(pot, theta, step, delay, t_row, v_row, fired_flag):  # pragm
     return fired
 
 
-@numba.njit(parallel=True, **_OPTS)
-def forward_real(
-    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk
+@numba.njit(**_OPTS)
+def forward_real_rows(
+    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk, lo, hi
 ):  # pragma: no cover - compiled
-    """Forward pass for real weights, float64 like the reference.
+    """Forward pass for real weights (samples lo..hi-1), float64 like the reference.
 
     As in the reference, the weights of one time bin are summed first (in input order)
     and the bin total is then added to the potential, so rounding matches step for step.
     """
-    batch = t_in.shape[0]
     n_out = w_t.shape[1]
     last_step = T - 1 - delay
-    for b in numba.prange(batch):
-        counts = np.empty(T + 1, np.int64)
+    counts = np.empty(T + 1, np.int64)
+    pot = np.empty(n_out, np.float64)
+    bin_sum = np.empty(n_out, np.float64)
+    fired_flag = np.empty(n_out, np.uint8)
+    for b in range(lo, hi):
         o_row = order[b]
         ts_row = tsort[b]
         n = sort_spikes(t_in[b], T, o_row, ts_row, counts)
@@ -246,9 +280,8 @@ def forward_real(
         t_row[:] = T
         if n < 0:
             continue
-        pot = np.zeros(n_out, np.float64)
-        bin_sum = np.empty(n_out, np.float64)
-        fired_flag = np.zeros(n_out, np.uint8)
+        pot[:] = 0.0
+        fired_flag[:] = 0
         remaining = n_out
         if last_step >= 0 and (n == 0 or ts_row[0] > 0):
             remaining -= _test_crossings(pot, theta, 0, delay, t_row, v_row, fired_flag)
@@ -269,6 +302,16 @@ def forward_real(
             v_end[b, j] = pot[j]
             if fired_flag[j] == 0:
                 v_row[j] = pot[j]
+
+
+@numba.njit(parallel=True, **_OPTS)
+def forward_real(
+    t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk, n_chunks
+):  # pragma: no cover - compiled
+    for c in numba.prange(n_chunks):
+        lo, hi = _chunk(c, n_chunks, t_in.shape[0])
+        forward_real_rows(t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort,
+                          nspk, lo, hi)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -373,7 +416,7 @@ def _grads_chunk(
 @numba.njit(parallel=True, **_OPTS)
 def grads(
     order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, need_t_in, grad_w_t,
-    extra_parts, touched, grad_t_in,
+    extra_parts, touched, grad_t_in, n_chunks,
 ):  # pragma: no cover - compiled
     """Fused backward over causal (and anti-causal) spiking pairs.
 
@@ -381,17 +424,14 @@ def grads(
     t_out (B, N_out) integer-valued times (any dtype); g (B, N_out) float;
     wb_t (N_in, N_out) float32 = w_back^T; kappa_table[delta + T] (float64) holds -kappa
     for delta = t_j - t_i in [-T, T] (zero where a pair does not contribute).
-    The batch is split into ``len(extra_parts) + 1`` contiguous chunks, one per thread, each
-    adding sum_b -kappa * g (float32) into its own (N_in, N_out) accumulator: chunk 0 into
-    grad_w_t, chunk c > 0 into extra_parts[c - 1]; touched[c, i] says whether row i of
-    chunk c was written (``sum_parts`` then completes grad_w_t). No two threads write the
-    same memory. grad_t_in (B, N_in) float32 is written when ``need_t_in``.
+    The batch is split into n_chunks = len(extra_parts) + 1 contiguous chunks, one per
+    thread, each adding sum_b -kappa * g (float32) into its own (N_in, N_out) accumulator:
+    chunk 0 into grad_w_t, chunk c > 0 into extra_parts[c - 1]; touched[c, i] says whether
+    row i of chunk c was written (``sum_parts`` then completes grad_w_t). No two threads
+    write the same memory. grad_t_in (B, N_in) float32 is written when ``need_t_in``.
     """
-    batch = order.shape[0]
-    n_chunks = extra_parts.shape[0] + 1
     for c in numba.prange(n_chunks):
-        lo = c * batch // n_chunks
-        hi = (c + 1) * batch // n_chunks
+        lo, hi = _chunk(c, n_chunks, order.shape[0])
         acc = grad_w_t if c == 0 else extra_parts[c - 1]
         _grads_chunk(
             order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi,
@@ -399,18 +439,35 @@ def grads(
         )
 
 
-@numba.njit(parallel=True, **_OPTS)
-def sum_parts(grad_w_t, extra_parts, touched):  # pragma: no cover - compiled
-    """grad_w_t[i] += sum of the touched rows i of extra_parts; rows no chunk touched are
-    zeroed (see ``grads``). Parallel over rows i."""
+@numba.njit(**_OPTS)
+def grads_rows(
+    order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, need_t_in, grad_w_t,
+    extra_parts, touched, grad_t_in, lo, hi,
+):  # pragma: no cover - compiled
+    """``grads`` on one thread (samples lo..hi-1 into grad_w_t, no extra parts)."""
+    _grads_chunk(order, tsort, nspk, t_out, g, wb_t, kappa_table, inclusive, T, lo, hi,
+                 need_t_in, grad_w_t, touched[0], grad_t_in)
+
+
+@numba.njit(**_OPTS)
+def sum_parts_rows(grad_w_t, extra_parts, touched, lo, hi):  # pragma: no cover - compiled
+    """grad_w_t[i] += sum of the touched rows i of extra_parts, for rows lo..hi-1; rows no
+    chunk touched are zeroed (see ``grads``)."""
     n_extra = extra_parts.shape[0]
-    for i in numba.prange(grad_w_t.shape[0]):
+    for i in range(lo, hi):
         row = grad_w_t[i]
         if touched[0, i] == 0:
             row[:] = 0.0
         for c in range(n_extra):
             if touched[c + 1, i] != 0:
                 _axpy(row, extra_parts[c, i])
+
+
+@numba.njit(parallel=True, **_OPTS)
+def sum_parts(grad_w_t, extra_parts, touched, n_chunks):  # pragma: no cover - compiled
+    for c in numba.prange(n_chunks):
+        lo, hi = _chunk(c, n_chunks, grad_w_t.shape[0])
+        sum_parts_rows(grad_w_t, extra_parts, touched, lo, hi)
 
 
 @numba.njit(**_OPTS)
@@ -462,11 +519,11 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
     return (0 if fallback == 1 else -1), T
 
 
-@numba.njit(parallel=True, **_OPTS)
-def predict_early_exit(t_in, weights, thresholds, T, delay, fallback, pred,
-                       decision):  # pragma: no cover - compiled
-    """Class decisions of a binarized network, simulated event by event across all layers
-    and stopped at the first output spike (early exit).
+@numba.njit(**_OPTS)
+def predict_early_exit_rows(t_in, weights, thresholds, T, delay, fallback, pred, decision,
+                            lo, hi):  # pragma: no cover - compiled
+    """Class decisions of a binarized network for samples lo..hi-1, simulated event by event
+    across all layers and stopped at the first output spike (early exit).
 
     t_in (B, N_0) integer-valued times; weights: typed list of int8 (N_l-1, N_l) = sign(W)^T;
     thresholds: typed list of int32 (N_l,) floor(theta). fallback 0 = max_potential,
@@ -475,23 +532,45 @@ def predict_early_exit(t_in, weights, thresholds, T, delay, fallback, pred,
     outside [0, T]. Same decisions as the full forward followed by ``readout.decide``: the
     earliest output crossing wins, ties to the larger potential, then the lower index.
     """
-    batch = t_in.shape[0]
     n_layers = len(weights)
-    for b in numba.prange(batch):
-        queue_ids = []
-        queue_t = []
-        queue_ids.append(np.empty(t_in.shape[1], np.int32))
-        queue_t.append(np.empty(t_in.shape[1], np.int32))
-        pots = []
-        ths = []
-        for layer in range(n_layers):
-            n = weights[layer].shape[1]
-            queue_ids.append(np.empty(n, np.int32))
-            queue_t.append(np.empty(n, np.int32))
-            pots.append(np.zeros(n, np.int32))
-            ths.append(np.empty(n, np.int32))
-        counts = np.empty(T + 1, np.int64)
+    queue_ids = []
+    queue_t = []
+    queue_ids.append(np.empty(t_in.shape[1], np.int32))
+    queue_t.append(np.empty(t_in.shape[1], np.int32))
+    pots = []
+    ths = []
+    for layer in range(n_layers):
+        n = weights[layer].shape[1]
+        queue_ids.append(np.empty(n, np.int32))
+        queue_t.append(np.empty(n, np.int32))
+        pots.append(np.zeros(n, np.int32))
+        ths.append(np.empty(n, np.int32))
+    counts = np.empty(T + 1, np.int64)
+    for b in range(lo, hi):
         p, d = _early_exit_sample(t_in[b], weights, thresholds, T, delay, fallback,
                                   queue_ids, queue_t, pots, ths, counts)
         pred[b] = p
         decision[b] = d
+
+
+@numba.njit(parallel=True, **_OPTS)
+def predict_early_exit(t_in, weights, thresholds, T, delay, fallback, pred, decision,
+                       n_chunks):  # pragma: no cover - compiled
+    for c in numba.prange(n_chunks):
+        lo, hi = _chunk(c, n_chunks, t_in.shape[0])
+        predict_early_exit_rows(t_in, weights, thresholds, T, delay, fallback, pred, decision,
+                                lo, hi)
+
+
+# The serial body of every parallel kernel: ``kernel(*args, n_chunks)`` runs
+# ``body(*args, lo, hi)`` on n_chunks contiguous row ranges in parallel; on one thread the
+# backend calls ``body(*args, 0, n_rows)`` directly, without entering the threading layer.
+SERIAL_BODIES = {
+    "sort_batch": sort_batch_rows,
+    "binarize_rows": binarize_rows_rows,
+    "forward_binary": forward_binary_rows,
+    "forward_real": forward_real_rows,
+    "grads": grads_rows,
+    "sum_parts": sum_parts_rows,
+    "predict_early_exit": predict_early_exit_rows,
+}
