@@ -29,10 +29,21 @@ def _data_overrides(name: str, request: pytest.FixtureRequest) -> list[str]:
             "encoder=shd_first_spike"]
 
 
+def _experiment_data(experiment: str, request: pytest.FixtureRequest) -> list[str]:
+    """SHD and Caltech experiments run on fake files in their own format (so their own
+    preprocessing, e.g. Caltech's DoG ON/OFF filter, is exercised); the others on synthetic
+    data."""
+    if experiment.startswith("shd"):
+        return _data_overrides("shd", request)
+    if experiment.startswith("caltech"):
+        # fake 8x10 images; the experiment's ON/OFF filter doubles the inputs
+        return [*_data_overrides("caltech_face_motorbike", request), "data.n_inputs=160"]
+    return _data_overrides("synthetic", request)
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiment_composes_and_runs(make_cfg, request, experiment: str) -> None:
-    data = _data_overrides("shd" if experiment.startswith("shd") else "synthetic", request)
-    cfg = make_cfg(f"experiment={experiment}", *data, *FAST_DEV)
+    cfg = make_cfg(f"experiment={experiment}", *_experiment_data(experiment, request), *FAST_DEV)
     assert cfg.run_name == experiment
     metrics, _ = train(cfg)
     assert "test/acc" in metrics
