@@ -24,14 +24,14 @@ def _net(backend: str, binary: bool, backprop: str, contiguous: bool) -> Spiking
     return net
 
 
-def _run(net: SpikingNet) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _run(net: SpikingNet, device: str = "cpu") -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     gen = torch.Generator().manual_seed(11)
     t_in = torch.randint(0, T + 1, (9, SIZES[0]), generator=gen).float()
     labels = torch.randint(0, SIZES[2], (9,), generator=gen)
-    out = net(t_in)
-    relative_target_mse(out.out_times, labels, T).backward()
-    grads = [g for layer in net.layers for g in (layer.weight.grad, layer.threshold.grad)]
-    return out.times, grads
+    out = net.to(device)(t_in.to(device))
+    relative_target_mse(out.out_times, labels.to(device), T).backward()
+    grads = [g.cpu() for layer in net.layers for g in (layer.weight.grad, layer.threshold.grad)]
+    return [t.cpu() for t in out.times], grads
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -45,6 +45,19 @@ def test_layer_backends_match_reference(backend: str, binary: bool, backprop: st
     for got, want in zip(times, times_ref, strict=True):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
     assert sum(float(g.abs().sum()) for g in grads_ref) > 0
+    for got, want in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("binary,backprop", [(True, "latent"), (True, "binary_scaled"),
+                                             (False, "latent")])
+def test_auto_backend_on_cuda_matches_reference(binary: bool, backprop: str) -> None:
+    """On CUDA tensors ``auto`` runs the torch backend: same spike times and gradients."""
+    times_ref, grads_ref = _run(_net("reference", binary, backprop, contiguous=False))
+    times, grads = _run(_net("auto", binary, backprop, contiguous=False), device="cuda")
+    for got, want in zip(times, times_ref, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
     for got, want in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 

@@ -93,6 +93,24 @@ def test_matches_torch_backend(binary: bool) -> None:
         )
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "real"])
+def test_torch_backend_on_cuda_matches_reference(binary: bool) -> None:
+    """The GPU path: forward_torch / grads_torch on CUDA tensors against the CPU reference."""
+    T = 16
+    t_in, w, theta, g = _case(5, 33, T, binary, per_neuron=True)
+    if not binary:  # the torch backend accumulates real weights in float32
+        w = torch.round(w * 8) / 8
+    ref = forward_reference(t_in, w, theta, T, 1)
+    cuda = [x.cuda() for x in (t_in, w, theta, g)]
+    out = forward_torch(cuda[0], cuda[1], cuda[2], T, 1)
+    _assert_forward_equal(type(out)(*(x.cpu() for x in out)), ref)
+    for rule in RULES.values():
+        spec = rule.kernel_spec(T)
+        got = grads_torch(cuda[0], ref.times.cuda(), cuda[3], cuda[1], spec, T)
+        _assert_grads_close([x.cpu() for x in got], grads_reference(t_in, ref.times, g, w, spec, T))
+
+
 def _hand_cases():
     """(name, t_in, w, theta, T): edge cases of the event-driven walk."""
     T = 8
