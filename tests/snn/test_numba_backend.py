@@ -78,37 +78,27 @@ def test_random_cases_match_reference(binary: bool, T: int, batch: int) -> None:
             _check(t_in, w, theta, g, T, delay)
 
 
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "real"])
-def test_matches_torch_backend(binary: bool) -> None:
+def test_matches_torch_backend(binary: bool, device: str) -> None:
+    """numba (CPU) against the torch backend on CPU and, where there is one, on CUDA (the
+    GPU path)."""
     T = 16
     t_in, w, theta, g = _case(7, 9, T, binary, per_neuron=True)
     if not binary:  # the torch backend accumulates real weights in float32
         w = torch.round(w * 8) / 8
-    ref = forward_torch(t_in, w, theta, T, 1)
-    _assert_forward_equal(forward_numba(t_in, w, theta, T, 1), ref)
-    for rule in RULES.values():
-        spec = rule.kernel_spec(T)
-        _assert_grads_close(
-            grads_numba(t_in, ref.times, g, w, spec, T), grads_torch(t_in, ref.times, g, w, spec, T)
-        )
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("binary", [True, False], ids=["binary", "real"])
-def test_torch_backend_on_cuda_matches_reference(binary: bool) -> None:
-    """The GPU path: forward_torch / grads_torch on CUDA tensors against the CPU reference."""
-    T = 16
-    t_in, w, theta, g = _case(5, 33, T, binary, per_neuron=True)
-    if not binary:  # the torch backend accumulates real weights in float32
-        w = torch.round(w * 8) / 8
-    ref = forward_reference(t_in, w, theta, T, 1)
-    cuda = [x.cuda() for x in (t_in, w, theta, g)]
-    out = forward_torch(cuda[0], cuda[1], cuda[2], T, 1)
+    t_d, w_d, theta_d, g_d = (x.to(device) for x in (t_in, w, theta, g))
+    ref = forward_numba(t_in, w, theta, T, 1)
+    out = forward_torch(t_d, w_d, theta_d, T, 1)
     _assert_forward_equal(type(out)(*(x.cpu() for x in out)), ref)
     for rule in RULES.values():
         spec = rule.kernel_spec(T)
-        got = grads_torch(cuda[0], ref.times.cuda(), cuda[3], cuda[1], spec, T)
-        _assert_grads_close([x.cpu() for x in got], grads_reference(t_in, ref.times, g, w, spec, T))
+        got = grads_torch(t_d, ref.times.to(device), g_d, w_d, spec, T)
+        _assert_grads_close([x.cpu() for x in got], grads_numba(t_in, ref.times, g, w, spec, T))
 
 
 def _hand_cases():
