@@ -65,10 +65,9 @@ def _threads_for(batch: int) -> int:
 def _launch(kernel, n_threads: int, *args):
     """Run ``kernel`` over the rows of its first argument in ``n_threads`` chunks.
 
-    One thread calls the kernel's serial body directly: no threading layer is entered, which
-    after a pause between steps (Python, the optimiser) costs up to about 0.7 ms here while
-    the sleeping OpenMP workers wake up. Several threads run the parallel kernel and leave
-    torch's thread count unchanged (starting an OpenMP layer can reset it)."""
+    One thread calls the kernel's serial body directly, so no threading layer is entered (no
+    fork/join, no worker to wake). Several threads run the parallel kernel and leave torch's
+    thread count unchanged (starting an OpenMP layer can reset it)."""
     if n_threads <= 1:
         return _k.SERIAL_BODIES[kernel.__name__](*args, 0, args[0].shape[0])
     torch_threads = torch.get_num_threads()
