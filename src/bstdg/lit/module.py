@@ -129,14 +129,18 @@ class SpikingClassifier(pl.LightningModule):
             self.seen_samples.update(torch.tensor(float(y.shape[0]), device=y.device))
         return loss
 
-    def _log_epoch(self, stage: str) -> None:
-        """Log every metric of ``stage`` as its epoch mean (DDP-reduced) and reset them."""
+    def _log_epoch(self, stage: str) -> dict[str, torch.Tensor]:
+        """Log every metric of ``stage`` as its epoch mean (DDP-reduced), reset them and
+        return the means ({} when this process saw no batch and runs alone)."""
         metrics = self.stage_metrics(stage)
+        values: dict[str, torch.Tensor] = {}
         # every rank computes under DDP (compute() gathers), even one that saw no batch
         if metrics.update_count or self.trainer.world_size > 1:
-            for name, value in metrics.compute().items():
+            values = metrics.compute()
+            for name, value in values.items():
                 self.log(f"{stage}/{name}", value, prog_bar=name in ("loss", "acc"))
         metrics.reset()
+        return values
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -148,11 +152,11 @@ class SpikingClassifier(pl.LightningModule):
         self._step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
-        metrics = self.stage_metrics("val")
-        if metrics.update_count and not self.trainer.sanity_checking:
-            self.val_acc_best.update(metrics.compute()["acc"])
+        seen = self.stage_metrics("val").update_count > 0
+        values = self._log_epoch("val")
+        if seen and not self.trainer.sanity_checking:
+            self.val_acc_best.update(values["acc"])
             self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
-        self._log_epoch("val")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "test")

@@ -7,9 +7,10 @@ as int32 from an int8 copy; real weights in float64 with the reference's roundin
 (bin sum first), so spike times are identical to ``forward_reference``.
 
 Backward: one fused pass over the spiking inputs of each sample, parallel over batch
-chunks (one per thread, each with its own float64 dW accumulator, summed at the end).
-Gradients match ``grads_reference`` to float rounding; the dW summation order, and so
-its last float32 bit, can depend on the thread count.
+chunks (one per thread, each with its own float32 dW accumulator; the first is the
+gradient itself, the others are added to it where their inputs spiked). Gradients match
+``grads_reference`` to float rounding; the dW summation order, and so its last float32
+bits, can depend on the thread count.
 
 The layer entry points (``layer_forward`` / ``layer_grads``, used by the autograd
 Function) read the latent weights in their transposed storage, take and return float
@@ -30,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numba
 import numpy as np
@@ -123,17 +125,27 @@ class SavedInputs:
     w_t: np.ndarray | None
 
 
-def _run_forward(t_np, w_t, binary, theta_np, T, delay, times, v_fire, v_end):
+def _sorted_inputs(batch: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty per-sample CSR of sorted spiking inputs: order, tsort (B, N_in), nspk (B,)."""
+    return (np.empty((batch, n_in), np.int32), np.empty((batch, n_in), np.int32),
+            np.empty(batch, np.int32))
+
+
+def _run_forward(t_np, w_t, binary, theta_np, T, delay, times_dtype):
+    """The forward kernel on a non-empty batch: (SpikeTimes with times in ``times_dtype``,
+    order, tsort, nspk)."""
     batch, n_in = t_np.shape
-    order = np.empty((batch, n_in), np.int32)
-    tsort = np.empty((batch, n_in), np.int32)
-    nspk = np.empty(batch, np.int32)
+    n_out = w_t.shape[1]
+    times = torch.empty(batch, n_out, dtype=times_dtype)
+    v_fire = torch.empty(batch, n_out, dtype=torch.float32)
+    v_end = torch.empty(batch, n_out, dtype=torch.float32)
+    order, tsort, nspk = _sorted_inputs(batch, n_in)
     kernel = _k.forward_binary if binary else _k.forward_real
     _launch(kernel, _threads_for(batch), t_np, w_t, theta_np, int(T), int(delay), times.numpy(),
             v_fire.numpy(), v_end.numpy(), order, tsort, nspk)
-    if batch and nspk.min() < 0:
+    if nspk.min() < 0:
         raise _range_error(t_np, T)
-    return order, tsort, nspk
+    return SpikeTimes(times, v_fire, v_end), order, tsort, nspk
 
 
 def _empty_result(batch: int, n_out: int, T: int, dtype: torch.dtype) -> SpikeTimes:
@@ -156,11 +168,7 @@ def forward_numba(
         w_t, binary = np.ascontiguousarray(w_np.T, dtype=np.int8), True
     else:
         w_t, binary = np.ascontiguousarray(w_np.T, dtype=np.float64), False
-    times = torch.empty(batch, n_out, dtype=torch.int64)
-    v_fire = torch.empty(batch, n_out, dtype=torch.float32)
-    v_end = torch.empty(batch, n_out, dtype=torch.float32)
-    _run_forward(t_np, w_t, binary, _theta_array(theta, n_out), T, delay, times, v_fire, v_end)
-    return SpikeTimes(times, v_fire, v_end)
+    return _run_forward(t_np, w_t, binary, _theta_array(theta, n_out), T, delay, torch.int64)[0]
 
 
 def _rows_of_transpose(weight: torch.Tensor) -> np.ndarray:
@@ -205,13 +213,9 @@ def layer_forward(
         return _empty_result(batch, n_out, T, torch.float32), (saved if keep else None)
     w_t = _rows_of_transpose(weight)
     w_fwd = _sign_rows(w_t, batch) if binary else w_t.astype(np.float64)
-    times = torch.empty(batch, n_out, dtype=torch.float32)
-    v_fire = torch.empty(batch, n_out, dtype=torch.float32)
-    v_end = torch.empty(batch, n_out, dtype=torch.float32)
-    order, tsort, nspk = _run_forward(
-        t_np, w_fwd, binary, _theta_array(theta, n_out), T, delay, times, v_fire, v_end
+    out, order, tsort, nspk = _run_forward(
+        t_np, w_fwd, binary, _theta_array(theta, n_out), T, delay, torch.float32
     )
-    out = SpikeTimes(times, v_fire, v_end)
     return out, (SavedInputs(order, tsort, nspk, w_t) if keep else None)
 
 
@@ -228,17 +232,10 @@ def _kappa_table(spec: KernelSpec, T: int) -> np.ndarray:
     return (-kappa).contiguous().numpy()
 
 
-_KAPPA_CACHE: dict[tuple[KernelSpec, int], np.ndarray] = {}
-
-
+@lru_cache(maxsize=64)
 def _kappa(spec: KernelSpec, T: int) -> np.ndarray:
-    key = (spec, int(T))
-    table = _KAPPA_CACHE.get(key)
-    if table is None:
-        if len(_KAPPA_CACHE) > 64:
-            _KAPPA_CACHE.clear()
-        table = _KAPPA_CACHE[key] = _kappa_table(spec, int(T))
-    return table
+    """``_kappa_table``, built once per (kernel, T)."""
+    return _kappa_table(spec, T)
 
 
 def _grads_from_sorted(
@@ -257,7 +254,7 @@ def _grads_from_sorted(
     touched = np.empty((n_chunks, n_in), dtype=np.uint8)
     t_in_grad = grad_t_in.numpy() if need_t_in else np.empty((0, 0), np.float32)
     _launch(_k.grads, n_chunks, saved.order, saved.tsort, saved.nspk, t_out, g, wb_t,
-            _kappa(spec, T), bool(spec.inclusive), int(T), need_t_in, grad_w_t.numpy(), extra,
+            _kappa(spec, int(T)), bool(spec.inclusive), int(T), need_t_in, grad_w_t.numpy(), extra,
             touched, t_in_grad)
     _launch(_k.sum_parts, n_chunks, grad_w_t.numpy(), extra, touched)
     # (N_out, N_in) with the strides of a transposed-stored weight: autograd then hands it
@@ -302,9 +299,7 @@ def grads_numba(
     to_np = _times_view(t_out)
     _check_range(t_np, T)
     _check_range(to_np, T)
-    order = np.empty((batch, n_in), np.int32)
-    tsort = np.empty((batch, n_in), np.int32)
-    nspk = np.empty(batch, np.int32)
+    order, tsort, nspk = _sorted_inputs(batch, n_in)
     if batch and n_in:
         _launch(_k.sort_batch, _threads_for(batch), t_np, int(T), order, tsort, nspk)
     saved = SavedInputs(order, tsort, nspk, None)

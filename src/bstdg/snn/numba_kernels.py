@@ -119,7 +119,7 @@ def binarize_rows(w_t, w8_t, n_chunks):  # pragma: no cover - compiled
 @numba.njit(**_OPTS)
 def _fire_check(pot, thr, step, delay, t_row, v_row):  # pragma: no cover - compiled
     """Mark neurons with pot > thr (unfired ones; fired have thr = _FIRED); count them.
-    Scans blocks of 16 with a vectorised max first: few neurons cross in one bin."""
+    Branch-free (selects), so the loop vectorises."""
     fired = np.int32(0)
     t_fire = t_row.dtype.type(step + delay)
     for j in range(pot.shape[0]):
@@ -133,10 +133,10 @@ def _fire_check(pot, thr, step, delay, t_row, v_row):  # pragma: no cover - comp
 
 
 @numba.njit(**_OPTS)
-def _max_excess(pot, thr, lo, hi):  # pragma: no cover - compiled
-    """max_j (pot_j - thr_j) over lo <= j < hi, in int32 (no overflow, see _FIRED)."""
+def _max_excess(pot, thr):  # pragma: no cover - compiled
+    """max_j (pot_j - thr_j) in int32 (no overflow, see _FIRED); > 0 iff a neuron crosses."""
     m = _INT32_MIN
-    for j in range(lo, hi):
+    for j in range(pot.shape[0]):
         d = np.int32(pot[j] - thr[j])
         m = d if d > m else m
     return m
@@ -180,6 +180,16 @@ def int_thresholds(theta):  # pragma: no cover - compiled
 
 
 @numba.njit(**_OPTS)
+def _start_sample(t_in, T, order, tsort, nspk, times, counts, b):  # pragma: no cover
+    """Sort sample b's spiking inputs into its CSR row (nspk[b] = n, or -1 for a time outside
+    [0, T]) and mark every output silent (times[b] = T); returns n."""
+    n = sort_spikes(t_in[b], T, order[b], tsort[b], counts)
+    nspk[b] = n
+    times[b, :] = T
+    return n
+
+
+@numba.njit(**_OPTS)
 def forward_binary_rows(
     t_in, w_t, theta, T, delay, times, v_fire, v_end, order, tsort, nspk, lo, hi
 ):  # pragma: no cover - compiled
@@ -198,15 +208,10 @@ def forward_binary_rows(
     pot = np.empty(n_out, np.int32)
     th = np.empty(n_out, np.int32)
     for b in range(lo, hi):
-        o_row = order[b]
-        ts_row = tsort[b]
-        n = sort_spikes(t_in[b], T, o_row, ts_row, counts)
-        nspk[b] = n
-        t_row = times[b]
-        v_row = v_fire[b]
-        t_row[:] = T
+        n = _start_sample(t_in, T, order, tsort, nspk, times, counts, b)
         if n < 0:
             continue
+        o_row, ts_row, t_row, v_row = order[b], tsort[b], times[b], v_fire[b]
         pot[:] = 0
         th[:] = thr
         remaining = n_out
@@ -271,15 +276,10 @@ def forward_real_rows(
     bin_sum = np.empty(n_out, np.float64)
     fired_flag = np.empty(n_out, np.uint8)
     for b in range(lo, hi):
-        o_row = order[b]
-        ts_row = tsort[b]
-        n = sort_spikes(t_in[b], T, o_row, ts_row, counts)
-        nspk[b] = n
-        t_row = times[b]
-        v_row = v_fire[b]
-        t_row[:] = T
+        n = _start_sample(t_in, T, order, tsort, nspk, times, counts, b)
         if n < 0:
             continue
+        o_row, ts_row, t_row, v_row = order[b], tsort[b], times[b], v_fire[b]
         pot[:] = 0.0
         fired_flag[:] = 0
         remaining = n_out
@@ -499,7 +499,7 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
             if step > last_step or not (q > p or step == 0):
                 continue
             th = ths[layer]
-            if _max_excess(pot, th, 0, pot.shape[0]) <= 0:
+            if _max_excess(pot, th) <= 0:
                 continue
             best, best_v = -1, 0
             for j in range(pot.shape[0]):
