@@ -16,7 +16,7 @@ DESIGN_METRICS = [
     f"{stage}/{name}" for stage in ("train", "val", "test")
     for name in ("acc", "acc_ties", "loss", "hidden_spikes", "hidden_spikes_before_decision",
                  "spikes/layer1", "spikes/layer2", "decision_time", "no_output_spike_frac",
-                 "synops")
+                 "synops", "hidden_dead_frac", "hidden_saturated_frac")
 ] + ["val/acc_best", "time/infer_us_per_sample", "time/infer_early_exit_us_per_sample",
       "time/train_samples_per_s", "time/epoch_s"]
 

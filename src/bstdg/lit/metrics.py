@@ -38,14 +38,36 @@ class StageMeans(Metric):
 
 
 class FireCounts(Metric):
-    """How many samples made each neuron fire (DDP-summed), for dead-neuron resets."""
+    """How many samples made each neuron fire, and how many samples were seen (DDP-summed).
+
+    Used for the dead/saturated fractions of a stage and for dead-neuron revival.
+    """
+
+    full_state_update = False
 
     def __init__(self, n: int) -> None:
         super().__init__()
-        self.add_state("counts", default=torch.zeros(n), dist_reduce_fx="sum")
+        self.add_state("counts", default=torch.zeros(n, dtype=torch.float64),
+                       dist_reduce_fx="sum")
+        self.add_state("samples", default=torch.zeros((), dtype=torch.float64),
+                       dist_reduce_fx="sum")
 
     def update(self, fired: torch.Tensor) -> None:
-        self.counts += fired.float().sum(0)
+        """``fired``: (B, n) bool, whether each neuron fired on each sample."""
+        self.counts += fired.sum(0).to(self.counts)
+        self.samples += fired.shape[0]
 
-    def compute(self) -> torch.Tensor:
-        return self.counts
+    def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(per-neuron fire counts, samples seen)."""
+        return self.counts, self.samples
+
+
+def dead_and_saturated(counters: Sequence[FireCounts]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shares of the neurons of ``counters`` that fired on no sample / on every sample.
+
+    Each counter is computed (DDP-gathered) once; layers are pooled neuron by neuron.
+    """
+    counts = [c.compute() for c in counters]
+    dead = torch.cat([k == 0 for k, _ in counts]).float().mean()
+    saturated = torch.cat([(k >= n) & (n > 0) for k, n in counts]).float().mean()
+    return dead, saturated

@@ -8,14 +8,16 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torchmetrics import MaxMetric, SumMetric
+from torchmetrics import MaxMetric
 
-from bstdg.lit.metrics import FireCounts, StageMeans
+from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
+from bstdg.lit.optim_state import zero_optimizer_state_
 from bstdg.lit.spike_stats import spike_statistics
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 
 STAGES = ("train", "val", "test")
+REVIVAL_MODES = ("incoming", "full")
 
 
 class SpikingClassifier(pl.LightningModule):
@@ -25,9 +27,12 @@ class SpikingClassifier(pl.LightningModule):
     class count; ``encoder`` maps a batch of raw inputs to spike times (B, n_inputs);
     ``loss`` maps (output times, labels, T) to a scalar. Constraints (threshold clamp,
     latent clip) are applied after every optimiser step. ``dead_neuron_min_rate`` > 0
-    re-draws hidden neurons that fired on fewer than that fraction of training samples
-    at the end of each epoch (S4NN/SSTDP). A scheduler partial without ``T_max`` (e.g.
-    CosineAnnealingLR) gets the run's length in steps or epochs (``scheduler_interval``).
+    revives hidden neurons that fired on fewer than that fraction of the epoch's training
+    samples, at the end of each epoch: ``dead_neuron_revival="incoming"`` re-draws their
+    incoming weights only (S4NN/SSTDP); ``"full"`` also resets their thresholds, zeroes their
+    outgoing latent weights and clears the optimiser state of every entry it touched.
+    A scheduler partial without ``T_max`` (e.g. CosineAnnealingLR) gets the run's length
+    in steps or epochs (``scheduler_interval``).
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class SpikingClassifier(pl.LightningModule):
         fallback: str = "max_potential",
         dead_neuron_min_rate: float = 0.0,
         scheduler_interval: str = "epoch",
+        dead_neuron_revival: str = "incoming",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
@@ -62,6 +68,10 @@ class SpikingClassifier(pl.LightningModule):
         if not 0.0 <= dead_neuron_min_rate < 1.0:
             raise ValueError(f"dead_neuron_min_rate must be in [0, 1), got {dead_neuron_min_rate}")
         self.dead_neuron_min_rate = dead_neuron_min_rate
+        if dead_neuron_revival not in REVIVAL_MODES:
+            raise ValueError(f"unknown dead_neuron_revival {dead_neuron_revival!r}; "
+                             f"valid: {', '.join(REVIVAL_MODES)}")
+        self.dead_neuron_revival = dead_neuron_revival
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
         names = [
@@ -80,14 +90,18 @@ class SpikingClassifier(pl.LightningModule):
             setattr(self, f"{stage}_metrics", StageMeans(names))
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)
-        self.fire_counts = torch.nn.ModuleList(
-            FireCounts(layer.out_features) for layer in self.net.layers[:-1]
-        )
-        self.seen_samples = SumMetric()
+        for stage in STAGES:
+            setattr(self, f"{stage}_fire_counts", torch.nn.ModuleList(
+                FireCounts(layer.out_features) for layer in self.net.layers[:-1]
+            ))
 
     def stage_metrics(self, stage: str) -> StageMeans:
         """The per-sample means of every metric of one stage (one metric object)."""
         return getattr(self, f"{stage}_metrics")
+
+    def fire_counts(self, stage: str) -> torch.nn.ModuleList:
+        """Per hidden layer, how many samples of the stage's epoch made each neuron fire."""
+        return getattr(self, f"{stage}_fire_counts")
 
     def forward(self, x: torch.Tensor) -> NetOutput:
         """Raw batch -> network output (spike times of every layer)."""
@@ -116,6 +130,8 @@ class SpikingClassifier(pl.LightningModule):
         values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
         values["loss"] = loss.detach()
         self.stage_metrics(stage).update(values, y.shape[0])
+        for counter, times in zip(self.fire_counts(stage), out.hidden_times, strict=True):
+            counter.update(times.detach() < self.T)
         if stage == "train":
             # per-step values for the progress bar and step curves, every log_every_n_steps
             # (a self.log call costs about as much as the network's forward); the epoch
@@ -124,9 +140,6 @@ class SpikingClassifier(pl.LightningModule):
                 self.log("train/loss_step", loss.detach(), prog_bar=True, batch_size=y.shape[0])
                 self.log("train/acc_step", values["acc"].mean(), prog_bar=True,
                          batch_size=y.shape[0])
-            for counter, times in zip(self.fire_counts, out.hidden_times, strict=True):
-                counter.update(times.detach() < self.T)
-            self.seen_samples.update(torch.tensor(float(y.shape[0]), device=y.device))
         return loss
 
     def _log_epoch(self, stage: str) -> dict[str, torch.Tensor]:
@@ -137,9 +150,16 @@ class SpikingClassifier(pl.LightningModule):
         # every rank computes under DDP (compute() gathers), even one that saw no batch
         if metrics.update_count or self.trainer.world_size > 1:
             values = metrics.compute()
+            if len(self.fire_counts(stage)):
+                values["hidden_dead_frac"], values["hidden_saturated_frac"] = (
+                    dead_and_saturated(self.fire_counts(stage))
+                )
             for name, value in values.items():
                 self.log(f"{stage}/{name}", value, prog_bar=name in ("loss", "acc"))
         metrics.reset()
+        if stage != "train":
+            for counter in self.fire_counts(stage):
+                counter.reset()
         return values
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -166,16 +186,24 @@ class SpikingClassifier(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
-        n = float(self.seen_samples.compute())
-        if self.dead_neuron_min_rate > 0 and n > 0:
-            for k, (counter, layer) in enumerate(
-                zip(self.fire_counts, self.net.layers, strict=False), start=1
-            ):
-                dead = counter.compute() < self.dead_neuron_min_rate * n
-                self.log(f"train/reinit_neurons/layer{k}", float(layer.reinit_neurons_(dead)))
-        for counter in self.fire_counts:
+        if self.dead_neuron_min_rate > 0:
+            for k, counter in enumerate(self.fire_counts("train")):
+                counts, n = counter.compute()
+                if n > 0:
+                    dead = counts < self.dead_neuron_min_rate * n
+                    self.log(f"train/reinit_neurons/layer{k + 1}", float(self._revive(k, dead)))
+        for counter in self.fire_counts("train"):
             counter.reset()
-        self.seen_samples.reset()
+
+    def _revive(self, k: int, dead: torch.Tensor) -> int:
+        """Revive the ``dead`` neurons of hidden layer ``k`` (see the class docstring)."""
+        if self.dead_neuron_revival == "incoming":
+            return self.net.layers[k].reinit_neurons_(dead)
+        touched = self.net.revive_neurons_(k, dead)
+        for optimizer in self.trainer.optimizers:
+            for param, index in touched:
+                zero_optimizer_state_(optimizer, param, index)
+        return int(dead.sum())
 
     def _run_length(self, interval: str) -> int:
         """The run's length in optimiser steps or epochs, for schedulers without T_max."""

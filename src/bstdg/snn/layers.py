@@ -69,7 +69,8 @@ class SpikingLinear(nn.Module):
         )
         self.init_range = tuple(init_range)
         shape = (out_features,) if threshold_mode == "per_neuron" else (1,)
-        theta = torch.full(shape, float(threshold_init))
+        self.threshold_init = float(threshold_init)
+        theta = torch.full(shape, self.threshold_init)
         if threshold_mode == "fixed":
             self.register_buffer("threshold", theta)
         else:
@@ -177,6 +178,35 @@ class SpikingNet(nn.Module):
             )
             for k in range(n_layers)
         )
+
+    @torch.no_grad()
+    def revive_neurons_(
+        self, k: int, mask: torch.Tensor
+    ) -> list[tuple[torch.Tensor, tuple[slice | torch.Tensor, ...]]]:
+        """Revive the neurons ``mask`` of hidden layer ``k`` (0-based) as fresh units.
+
+        Their incoming weights are re-drawn from the layer's init range, their thresholds
+        (per-neuron mode) reset to the initial value, and their outgoing latent weights in
+        layer ``k + 1`` set to 0 (forward weight sign(0) = +1: the same vote for every next
+        neuron), so a revived unit starts from a blank slate instead of a random vote.
+        Returns the (parameter, index) pairs changed, whose optimiser state the caller clears.
+        """
+        if not 0 <= k < len(self.layers) - 1:
+            raise ValueError(f"layer {k} is not a hidden layer (0..{len(self.layers) - 2})")
+        layer, above = self.layers[k], self.layers[k + 1]
+        mask = mask.to(device=layer.weight.device, dtype=torch.bool)
+        if not bool(mask.any()):
+            return []
+        layer.reinit_neurons_(mask)
+        touched: list[tuple[torch.Tensor, tuple[slice | torch.Tensor, ...]]] = [
+            (layer.weight, (mask,))
+        ]
+        if layer.threshold_mode == "per_neuron":
+            layer.threshold[mask] = layer.threshold_init
+            touched.append((layer.threshold, (mask,)))
+        above.weight[:, mask] = 0.0
+        touched.append((above.weight, (slice(None), mask)))
+        return touched
 
     def forward(self, t_in: torch.Tensor) -> NetOutput:
         times: list[torch.Tensor] = []

@@ -1,0 +1,85 @@
+"""Dead/saturated hidden-neuron fractions and dead-neuron revival."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hydra_compose import SYNTHETIC
+
+from bstdg.lit.metrics import FireCounts, dead_and_saturated
+from bstdg.lit.optim_state import zero_optimizer_state_
+from bstdg.snn import SpikingNet
+from bstdg.train import train
+from bstdg.utils.task import run_task
+
+
+def test_dead_and_saturated_fractions_pool_every_hidden_neuron() -> None:
+    a, b = FireCounts(3), FireCounts(2)
+    a.update(torch.tensor([[True, False, False], [True, True, False]]))
+    b.update(torch.tensor([[False, True], [False, True]]))
+    dead, saturated = dead_and_saturated([a, b])
+    assert dead.item() == pytest.approx(2 / 5)  # a[2], b[0]
+    assert saturated.item() == pytest.approx(2 / 5)  # a[0], b[1]
+
+
+def _net() -> SpikingNet:
+    return SpikingNet(12, 3, T=16, hidden=[5], threshold_init=[4.0, 2.0],
+                      init_range=[[-1.0, 3.0], [-5.0, 5.0]])
+
+
+def test_revive_redraws_incoming_resets_threshold_and_zeroes_outgoing() -> None:
+    net = _net()
+    with torch.no_grad():
+        net.layers[0].threshold.fill_(9.0)
+    w0, w1 = net.layers[0].weight.detach().clone(), net.layers[1].weight.detach().clone()
+    mask = torch.tensor([False, True, False, True, False])
+    touched = net.revive_neurons_(0, mask)
+    hidden, out = net.layers
+    assert not torch.equal(hidden.weight[mask], w0[mask])
+    assert ((hidden.weight[mask] >= -1.0) & (hidden.weight[mask] <= 3.0)).all()
+    assert torch.equal(hidden.weight[~mask], w0[~mask])
+    assert hidden.threshold[mask].tolist() == [4.0, 4.0]
+    assert hidden.threshold[~mask].tolist() == [9.0, 9.0, 9.0]
+    assert (out.weight[:, mask] == 0).all() and torch.equal(out.weight[:, ~mask], w1[:, ~mask])
+    assert [p is q for (p, _), q in zip(touched, (hidden.weight, hidden.threshold, out.weight),
+                                          strict=True)] == [True] * 3
+    with pytest.raises(ValueError, match="not a hidden layer"):
+        net.revive_neurons_(1, torch.ones(3, dtype=torch.bool))
+
+
+def test_optimizer_state_of_revived_entries_is_cleared() -> None:
+    net = _net()
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+    for p in net.parameters():
+        p.grad = torch.ones_like(p)
+    opt.step()
+    mask = torch.tensor([True, False, False, False, True])
+    for param, index in net.revive_neurons_(0, mask):
+        zero_optimizer_state_(opt, param, index)
+    w_state, w_out_state = opt.state[net.layers[0].weight], opt.state[net.layers[1].weight]
+    for name in ("exp_avg", "exp_avg_sq"):
+        assert (w_state[name][mask] == 0).all() and (w_state[name][~mask] != 0).all()
+        assert (w_out_state[name][:, mask] == 0).all()
+        assert (w_out_state[name][:, ~mask] != 0).all()
+    assert float(w_state["step"]) == 1.0
+
+
+def test_training_run_revives_and_logs_hidden_health(make_cfg, tmp_path: Path) -> None:
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=2", "model.dead_neuron_min_rate=0.5",
+                   "model.dead_neuron_revival=full")
+    run_task(train, cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    # rate 0.5: every hidden neuron firing on fewer than half the samples is revived
+    assert metrics["train/reinit_neurons/layer1"] > 0
+    for stage in ("train", "val", "test"):
+        assert 0.0 <= metrics[f"{stage}/hidden_dead_frac"] < 1.0
+        assert 0.0 <= metrics[f"{stage}/hidden_saturated_frac"] <= 1.0
+        assert metrics[f"{stage}/hidden_spikes"] > 0
+
+
+def test_unknown_revival_mode_is_refused(make_cfg) -> None:
+    with pytest.raises(Exception, match="dead_neuron_revival"):
+        train(make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.dead_neuron_revival=all"))
