@@ -35,3 +35,25 @@ def test_launchers_compose(make_cfg) -> None:
     for launcher, target in (("joblib", "JoblibLauncher"), ("slurm", "SlurmLauncher")):
         cfg = make_cfg(f"launcher={launcher}")
         assert target in cfg.hydra.launcher._target_
+
+
+def _table_calls() -> dict[str, list[str]]:
+    """{script: overrides of its `table NAME ...` call} (continuation lines joined)."""
+    calls = {}
+    for script in sorted(SWEEPS.glob("table_*.sh")):
+        text = script.read_text().replace("\\\n", " ")
+        line = next(ln for ln in text.splitlines() if ln.startswith("table "))
+        calls[script.name] = [w for w in line.split()[2:] if w != '"$@"']
+    return calls
+
+
+def test_every_table_recipe_composes_and_reports(make_cfg) -> None:
+    calls = _table_calls()
+    assert {"table_mnist.sh", "table_fmnist.sh", "table_caltech.sh", "table_shd.sh",
+            "table_T_sweep.sh", "table_ablations.sh"} <= set(calls)
+    for script, overrides in calls.items():
+        first = [o.split("=", 1)[0] + "=" + o.split("=", 1)[1].split(",")[0] for o in overrides]
+        cfg = make_cfg(*first)
+        assert cfg.run_name != "default", script
+    common = (SWEEPS / "_table.sh").read_text()
+    assert "bstdg-report" in common and "launcher=joblib" in common
