@@ -149,3 +149,30 @@ def test_tau_defaults_to_a_fraction_of_the_window() -> None:
     assert GradientRule(tau_fraction=0.5).kernel_spec(64).tau == 32.0
     assert GradientRule(tau=5.0, tau_fraction=0.5).kernel_spec(64).tau == 5.0
     assert PRESETS["bstdg"]["net"]["rule"]["tau_fraction"] == 0.5
+
+
+@pytest.mark.parametrize("backend", ["reference", "torch", "numba"])
+def test_silent_input_grad_reaches_silent_hidden_neurons(backend: str) -> None:
+    """With the causal mask alone a silent input gets no error; silent_input_grad gives it
+    sum_j g_j w~_ji, and leaves the spiking inputs' gradients and dL/dW unchanged."""
+    torch.manual_seed(3)
+    T = 16
+    t_in = torch.randint(0, T, (5, 8)).float()
+    t_in[:, [1, 6]] = T  # two silent inputs
+    grads = {}
+    for flag in (False, True):
+        layer = SpikingLinear(8, 4, T=T, threshold_init=1.0, backend=backend,
+                              rule=GradientRule(kernel="const", silent_input_grad=flag))
+        with torch.no_grad():
+            layer.weight.copy_(torch.linspace(-2, 3, 32).reshape(4, 8))
+        t = t_in.clone().requires_grad_(True)
+        out, _, _ = layer(t)
+        upstream = torch.linspace(-1, 1, 20).reshape(5, 4)
+        out.backward(upstream)
+        g = layer.spec.rule.upstream(upstream, torch.zeros(5, 4))
+        grads[flag] = (t.grad, layer.weight.grad.clone(), g @ layer.weight.detach())
+    (off, w_off, _), (on, w_on, full) = grads[False], grads[True]
+    assert (off[:, [1, 6]] == 0).all()
+    torch.testing.assert_close(on[:, [1, 6]], full[:, [1, 6]])
+    torch.testing.assert_close(on[:, [0, 2, 3, 4, 5, 7]], off[:, [0, 2, 3, 4, 5, 7]])
+    torch.testing.assert_close(w_on, w_off)

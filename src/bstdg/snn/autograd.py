@@ -18,13 +18,15 @@ from bstdg.snn.rules import GradientRule
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """Everything the Function needs besides tensors."""
+    """Everything the Function needs besides tensors (``window_trim``: steps cut from the end
+    of the simulated window, see ``first_spike_times``)."""
 
     T: int
     delay: int
     binary: bool
     rule: GradientRule
     backend: str
+    window_trim: int = 0
 
 
 class SpikeTimingFunction(torch.autograd.Function):
@@ -41,7 +43,7 @@ class SpikeTimingFunction(torch.autograd.Function):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out, state = layer_forward(
             t_in.detach(), weight.detach(), threshold.detach(), spec.T, spec.delay,
-            spec.binary, spec.backend, keep,
+            spec.binary, spec.backend, keep, spec.window_trim,
         )
         t_out = out.times
         ctx.spec = spec
@@ -67,6 +69,9 @@ class SpikeTimingFunction(torch.autograd.Function):
                 need_t_in=need_t,
             )
             grad_w = grad_w.to(weight.dtype)
+            if need_t and rule.silent_input_grad:
+                grad_t_in = rule.silent_input_grad_(grad_t_in, t_in, g, weight, spec.binary,
+                                                    spec.T)
         if need_theta:
             grad_theta = rule.threshold_grad(g, ctx.threshold_shape)
         return (

@@ -3,13 +3,21 @@
 For a layer with input times t_i, output times t_j and upstream gradient G = dL/dt_out:
 
 1. optional per-sample L2 normalisation, averaged over the batch:
-   g_b = G_b / (||G_b||_2 + eps) / B;
+   g_b = G_b / (||G_b||_2 + eps) / B  (a sample with G_b = 0 stays 0, so eps = 0 is the
+   S4NN/BS4NN "normalise unless the norm is 0");
 2. ``linear_relpsp`` divides g_j by the causal weight sum sum_{i in C_j} w_ji (STDBP);
 3. dL/dw_ji     = -kappa(t_j - t_i) g_j   on causal pairs m_ji = [t_i < t_j]
                   (optional anti-causal term -B exp(-|delta|/tau) for the exp kernel);
 4. dL/dtheta_j  = +threshold_grad_scale g_j   (dt/dV ~ -1 and dV/dtheta = -1);
 5. dL/dt_i      = sum_j g_j w~_ji m_ji with w~ the latent weight (BS4NN), alpha sign(w)
-                  (strict straight-through, alpha = mean|w|) or sign(w).
+                  (strict straight-through, alpha = mean|w|) or sign(w). With
+                  ``backprop_lookahead`` = eta > 0, w~ comes from W - eta dL/dW, the weights
+                  after a plain SGD step of rate eta (S4NN and BS4NN compute the hidden error
+                  after the output layer's update);
+6. ``silent_input_grad``: an input that did not spike (t_i = T) gets
+   dL/dt_i = sum_j g_j w~_ji, the error it would carry were it causal to every neuron,
+   so a silent hidden neuron is pulled back by its useful outgoing weights (the causal
+   mask alone gives it no gradient, ever: method.md §8).
 
 Kernels kappa(delta), delta = t_j - t_i >= 0: ``const`` A (S4NN, SSTDP as released),
 ``exp`` A exp(-delta / tau) (temporal locality; the BSTDG default), ``linear_relpsp`` A delta
@@ -56,6 +64,10 @@ class GradientRule:
     ``tau`` is in time steps; ``None`` means ``tau_fraction * T`` (method.md suggests T / 8;
     the BSTDG preset uses T / 2, which trained better on MNIST, see the README).
     ``causal_inclusive`` counts t_i == t_j as causal (SSTDP, which uses delay 0).
+    ``silent_input_grad`` passes error to silent inputs (step 6 of the module docstring).
+    ``backprop_lookahead`` (>= 0) propagates the error through W - lookahead * dL/dW, the
+    weights after a plain SGD step at that rate (step 5; 0 = off). ``eps`` (>= 0) is added
+    to the per-sample norm; with 0 the norm itself divides (zero errors stay zero).
     """
 
     kernel: str = "exp"
@@ -67,7 +79,9 @@ class GradientRule:
     backprop_weights: str = "latent"
     causal_inclusive: bool = False
     threshold_grad_scale: float = 1.0
+    silent_input_grad: bool = False
     eps: float = 1e-10
+    backprop_lookahead: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kernel not in KERNELS:
@@ -83,6 +97,13 @@ class GradientRule:
             )
         if self.tau_fraction <= 0:
             raise ValueError(f"tau_fraction must be > 0, got {self.tau_fraction}")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        if self.backprop_lookahead < 0:
+            raise ValueError(
+                f"backprop_lookahead must be >= 0 (an SGD learning rate, 0 = off), "
+                f"got {self.backprop_lookahead}"
+            )
         if self.B and self.kernel != "exp":
             raise ValueError("the anti-causal term B applies to the exp kernel only; set B: 0")
 
@@ -103,10 +124,21 @@ class GradientRule:
         """Steps 1-2: g from dL/dt_out (per-sample normalisation, batch mean, relpsp scale)."""
         g = grad_t_out.float()
         if self.normalize:
-            g = g / (g.norm(dim=1, keepdim=True) + self.eps) / g.shape[0]
+            norm = g.norm(dim=1, keepdim=True)
+            norm = torch.where(norm > 0, norm + self.eps, torch.ones_like(norm))
+            g = g / norm / g.shape[0]
         if self.kernel == "linear_relpsp":
             g = g / v_fire.abs().clamp(min=1.0)
         return g
+
+    def silent_input_grad_(self, grad_t_in: torch.Tensor, t_in: torch.Tensor, g: torch.Tensor,
+                           weight: torch.Tensor, binary: bool, T: int) -> torch.Tensor:
+        """Step 6: add sum_j g_j w~_ji to dL/dt_i of the inputs with t_i = T (in place)."""
+        silent = t_in >= T
+        if bool(silent.any()):
+            full = g @ self.backprop_matrix(weight, binary).to(g.dtype)
+            grad_t_in += torch.where(silent, full, torch.zeros_like(full))
+        return grad_t_in
 
     def threshold_grad(self, g: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         """Step 4: dL/dtheta summed over the batch, reduced to the threshold's shape."""
