@@ -15,8 +15,9 @@ from bstdg.snn.autograd import LayerSpec, spike_timing_layer
 from bstdg.snn.functional import BACKENDS, resolve_backend
 from bstdg.snn.readout import FALLBACKS, decide, decision_time
 from bstdg.snn.rules import GradientRule
+from bstdg.snn.spikes import binarize
 
-THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron")
+THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron", "bs4nn_fact")
 
 
 class SpikingLinear(nn.Module):
@@ -25,6 +26,12 @@ class SpikingLinear(nn.Module):
     Forward weights are sign(W) (sign(0) = +1) when ``binary`` else W. The threshold is
     fixed (a buffer) or trained per layer / per neuron and clamped at ``threshold_min``
     by :meth:`constrain_`. ``latent_clip`` bounds |W| (BinaryConnect-style) when set.
+
+    ``threshold_mode="bs4nn_fact"`` is BS4NN's per-layer scale: theta = thr / fact with
+    thr = threshold_init * fact_init (BS4NN: 20 * 5 = 100), ``fact`` a float64 buffer that
+    the optimiser never sees, moved after each optimiser step by :meth:`update_fact_` at
+    rate ``fact_lr``, without clamp. ``window_trim`` > 0 stops the simulation
+    ``window_trim`` steps early (spikes at t <= T - 1 - window_trim; SSTDP: 2).
     """
 
     def __init__(
@@ -41,6 +48,10 @@ class SpikingLinear(nn.Module):
         init_range: Sequence[float] = (-2.5, 2.5),
         latent_clip: float | None = None,
         backend: str = "auto",
+        *,
+        fact_init: float = 5.0,
+        fact_lr: float = 0.01,
+        window_trim: int = 0,
     ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
@@ -55,12 +66,21 @@ class SpikingLinear(nn.Module):
             raise ValueError(f"init_range must be [low, high] with low < high, got {init_range}")
         if latent_clip is not None and latent_clip <= 0:
             raise ValueError(f"latent_clip must be > 0 or null, got {latent_clip}")
+        if threshold_mode == "bs4nn_fact" and not fact_init > 0:
+            raise ValueError(f"fact_init must be > 0 (theta = thr / fact), got {fact_init}")
+        if not fact_lr >= 0:
+            raise ValueError(f"fact_lr must be >= 0, got {fact_lr}")
+        if not 0 <= window_trim <= T - 2:
+            raise ValueError(
+                f"window_trim must be in [0, T - 2] = [0, {T - 2}] steps, got {window_trim}"
+            )
         self.in_features, self.out_features = in_features, out_features
         self.threshold_mode = threshold_mode
         self.threshold_min = threshold_min
         self.latent_clip = latent_clip
         self.spec = LayerSpec(
-            T=T, delay=delay, binary=binary, rule=rule or GradientRule(), backend=backend
+            T=T, delay=delay, binary=binary, rule=rule or GradientRule(), backend=backend,
+            window_trim=int(window_trim),
         )
         # Shape (N_out, N_in), stored transposed (strides (1, N_out)): the event-driven kernel
         # adds one input's row of weights at a time and reads/writes this memory directly.
@@ -71,7 +91,13 @@ class SpikingLinear(nn.Module):
         shape = (out_features,) if threshold_mode == "per_neuron" else (1,)
         self.threshold_init = float(threshold_init)
         theta = torch.full(shape, self.threshold_init)
-        if threshold_mode == "fixed":
+        self.fact_lr = float(fact_lr)
+        if threshold_mode == "bs4nn_fact":
+            # thr = theta0 * fact0 exactly (20 * 5 = 100); theta is a buffer derived from fact
+            self.fact_thr = self.threshold_init * float(fact_init)
+            self.register_buffer("fact", torch.tensor([float(fact_init)], dtype=torch.float64))
+            self.register_buffer("threshold", (self.fact_thr / self.fact).float())
+        elif threshold_mode == "fixed":
             self.register_buffer("threshold", theta)
         else:
             self.threshold = nn.Parameter(theta)
@@ -89,6 +115,30 @@ class SpikingLinear(nn.Module):
             self.weight.clamp_(-self.latent_clip, self.latent_clip)
 
     @torch.no_grad()
+    def update_fact_(self) -> None:
+        """BS4NN's scale rule, applied after the optimiser step (``bs4nn_fact`` mode only):
+
+            fact -= fact_lr * mean_{j,i}( dL/dw_ji * sign(w_ji) ),   theta = thr / fact,
+
+        with the *updated* signs and no clamp. dL/dw_ji is the weight's gradient of this step
+        (``weight.grad``, left in place by the optimiser), i.e. the batch mean of
+        delta_j [t_i < t_j] for the const kernel: BS4NN's ``mean(delta * HF * sign(W))`` at
+        batch 1, with delta the layer's normalised error. Without a gradient nothing moves.
+        """
+        if self.threshold_mode != "bs4nn_fact" or self.weight.grad is None:
+            return
+        signs = binarize(self.weight.detach()).to(torch.float64)
+        self.fact -= self.fact_lr * (self.weight.grad.to(torch.float64) * signs).mean()
+        self.threshold.copy_((self.fact_thr / self.fact).to(self.threshold.dtype))
+
+    @torch.no_grad()
+    def potential_at(self, t_in: torch.Tensor, step: int) -> torch.Tensor:
+        """V_j(step) = sum_i w_hat_ji [t_i <= step] (B, N_out), float64 sums, float32 out."""
+        w_hat = binarize(self.weight) if self.spec.binary else self.weight
+        spiked = t_in <= step
+        return (spiked.to(torch.float64) @ w_hat.detach().to(torch.float64).T).float()
+
+    @torch.no_grad()
     def reinit_neurons_(self, mask: torch.Tensor) -> int:
         """Re-draw the incoming weights of the neurons in ``mask`` (dead-neuron reset)."""
         count = int(mask.sum())
@@ -102,6 +152,7 @@ class SpikingLinear(nn.Module):
         return (
             f"{self.in_features} -> {self.out_features}, T={s.T}, binary={s.binary}, "
             f"threshold={self.threshold_mode}, delay={s.delay}, kernel={s.rule.kernel}"
+            + (f", window_trim={s.window_trim}" if s.window_trim else "")
         )
 
 
@@ -131,7 +182,13 @@ def _per_layer(value: float | Sequence[float], n_layers: int, name: str) -> list
 
 
 class SpikingNet(nn.Module):
-    """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes."""
+    """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes.
+
+    ``fact_init`` / ``fact_lr`` (one value or one per layer) and ``window_trim`` go to every
+    layer (see :class:`SpikingLinear`). ``fallback_offset`` k makes ``NetOutput.v_end`` the
+    output potentials V(T - k), which decide a sample with no output spike (fallback
+    ``max_potential``): 1 is the window end, S4NN and BS4NN read V(T - 3).
+    """
 
     def __init__(
         self,
@@ -148,8 +205,17 @@ class SpikingNet(nn.Module):
         init_range: Sequence[float] | Sequence[Sequence[float]] = ((-2.5, 2.5), (-24.0, 24.0)),
         latent_clip: float | None = None,
         backend: str = "auto",
+        fact_init: float | Sequence[float] = 5.0,
+        fact_lr: float | Sequence[float] = 0.01,
+        window_trim: int = 0,
+        fallback_offset: int = 1,
     ) -> None:
         super().__init__()
+        if not 1 <= fallback_offset <= T:
+            raise ValueError(
+                f"fallback_offset must be in [1, T] = [1, {T}] (V(T - k) decides a sample "
+                f"with no output spike), got {fallback_offset}"
+            )
         sizes = [int(n_inputs), *[int(h) for h in hidden], int(n_classes)]
         n_layers = len(sizes) - 1
         if isinstance(rule, Mapping):
@@ -159,8 +225,11 @@ class SpikingNet(nn.Module):
             ranges = [ranges] * n_layers
         ranges = _per_layer(ranges, n_layers, "init_range")
         thetas = _per_layer(threshold_init, n_layers, "threshold_init")
+        facts = _per_layer(fact_init, n_layers, "fact_init")
+        fact_lrs = _per_layer(fact_lr, n_layers, "fact_lr")
         self.T = T
         self.sizes = sizes
+        self.fallback_offset = int(fallback_offset)
         self.layers = nn.ModuleList(
             SpikingLinear(
                 sizes[k],
@@ -175,6 +244,9 @@ class SpikingNet(nn.Module):
                 ranges[k],
                 latent_clip,
                 backend,
+                fact_init=facts[k],
+                fact_lr=fact_lrs[k],
+                window_trim=window_trim,
             )
             for k in range(n_layers)
         )
@@ -210,16 +282,34 @@ class SpikingNet(nn.Module):
 
     def forward(self, t_in: torch.Tensor) -> NetOutput:
         times: list[torch.Tensor] = []
-        t = t_in
+        t = t_prev = t_in
         v_fire = v_end = t_in
         for layer in self.layers:
+            t_prev = t
             t, v_fire, v_end = layer(t)
             times.append(t)
+        out = self.layers[-1]
+        if self.fallback_offset != 1 + out.spec.window_trim:  # not the last simulated step
+            v_end = out.potential_at(t_prev.detach(), self.T - self.fallback_offset)
         return NetOutput(times, v_fire, v_end)
 
     def constrain_(self) -> None:
         for layer in self.layers:
             layer.constrain_()
+
+    @torch.no_grad()
+    def after_optimizer_step_(self) -> None:
+        """What follows each optimiser step: BS4NN's scale rule (``bs4nn_fact`` layers, from
+        the step's weight gradients and updated signs), then the parameter constraints."""
+        for layer in self.layers:
+            layer.update_fact_()
+        self.constrain_()
+
+    @property
+    def has_step_rules(self) -> bool:
+        """True when a layer learns outside the optimiser (``bs4nn_fact``), from the weight
+        gradients that :meth:`after_optimizer_step_` reads after each step."""
+        return any(layer.threshold_mode == "bs4nn_fact" for layer in self.layers)
 
     @torch.no_grad()
     def predict_early_exit(
@@ -234,7 +324,9 @@ class SpikingNet(nn.Module):
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
         first = self.layers[0].spec
-        if first.binary and resolve_backend(first.backend, t_in.device) == "numba":
+        plain_window = self.fallback_offset == 1 and first.window_trim == 0
+        if (first.binary and plain_window
+                and resolve_backend(first.backend, t_in.device) == "numba"):
             from bstdg.snn.numba_backend import predict_early_exit_numba
 
             return predict_early_exit_numba(
