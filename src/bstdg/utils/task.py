@@ -12,7 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
 from bstdg.utils.metrics_file import write_metrics
-from bstdg.utils.run_info import run_metadata
+from bstdg.utils.model_size import model_size
+from bstdg.utils.run_config import config_entries, hydra_job_entries
+from bstdg.utils.run_info import load_average, run_metadata
 
 TaskFn = Callable[[DictConfig, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -69,18 +71,42 @@ def finish_wandb() -> None:
         wandb.finish()
 
 
+def run_identity(cfg: DictConfig) -> dict[str, Any]:
+    """What the run is: seed, experiment, task, hyperparameters, Hydra job, environment."""
+    return {
+        "seed": cfg.get("seed"),
+        "experiment": cfg.get("run_name"),
+        "task": cfg.get("task_name"),
+        **config_entries(cfg),
+        **hydra_job_entries(),
+    }
+
+
+@rank_zero_only
+def write_running(cfg: DictConfig, record: dict[str, Any]) -> None:
+    """Mark the run dir as in progress (``status: running``) before anything is built."""
+    write_metrics(output_dir(cfg) / "metrics.json", {**record, **run_metadata()})
+
+
 def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
     """Run ``task`` and always write ``metrics.json`` (status, error, what was measured).
 
-    ``task`` registers what it builds in the ``objects`` dict it is given (``trainer``,
-    ``*_path``), so a failure still records what was measured before it. The failure is
-    re-raised after the file is written and W&B is closed.
+    A ``status: running`` file is written first and replaced atomically at the end.
+    ``task`` registers what it builds in the ``objects`` dict it is given (``model``,
+    ``trainer``, ``*_path``), so a failure still records what was measured before it. The
+    failure is re-raised after the file is written and W&B is closed.
     """
     print_config(cfg)
     started = time.time()
     metrics: dict[str, Any] = {}
     objects: dict[str, Any] = {}
-    record: dict[str, Any] = {"status": "running"}
+    record: dict[str, Any] = {
+        "status": "running",
+        **run_identity(cfg),
+        "started_at": started,
+        "load_avg_start": load_average(),
+    }
+    write_running(cfg, record)
     try:
         metrics, _ = task(cfg, objects)
         record["status"] = "finished"
@@ -98,16 +124,17 @@ def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
     finally:
         trainer = objects.get("trainer")
         device = str(trainer.strategy.root_device) if trainer is not None else None
+        model = objects.get("model")
         if trainer is None or trainer.is_global_zero:
             write_metrics(
                 output_dir(cfg) / "metrics.json",
                 {
                     **metrics,
                     **record,
+                    **run_identity(cfg),
                     **run_metadata(device),
-                    "seed": cfg.get("seed"),
-                    "experiment": cfg.get("run_name"),
-                    "task": cfg.get("task_name"),
+                    **(model_size(model) if model is not None else {}),
+                    "load_avg_end": load_average(),
                     "wall_s": time.time() - started,
                     **{k: v for k, v in objects.items() if k.endswith("_path")},
                 },

@@ -1,0 +1,101 @@
+"""Group runs by experiment and swept keys; mean, std, n, min, max over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from bstdg.report.runs import usable_runs
+
+METRICS = (
+    "test/acc",
+    "test/acc_ties",
+    "test/hidden_spikes",
+    "test/hidden_spikes_before_decision",
+    "test/decision_time",
+    "test/no_output_spike_frac",
+    "test/synops",
+    "time/infer_us_per_sample",
+    "time/infer_early_exit_us_per_sample",
+    "time/epoch_s",
+    "val/acc_best",
+)
+STATS = ("mean", "std", "n", "min", "max")
+CFG_PREFIX = "cfg/"
+
+
+def _is_seed_key(column: str) -> bool:
+    return column.removeprefix(CFG_PREFIX).split(".")[-1] == "seed"
+
+
+def varying_config_keys(df: pd.DataFrame) -> list[str]:
+    """``cfg/`` columns that take more than one value across ``df`` (seed keys excluded)."""
+    keys = []
+    for column in df.columns:
+        if column.startswith(CFG_PREFIX) and not _is_seed_key(column):
+            if df[column].astype(str).nunique(dropna=False) > 1:
+                keys.append(column)
+    return sorted(keys)
+
+
+def default_group_keys(df: pd.DataFrame) -> list[str]:
+    """``experiment`` plus every ``cfg/`` key that varies across the averageable runs."""
+    runs = usable_runs(df)
+    return (["experiment"] if "experiment" in runs else []) + varying_config_keys(runs)
+
+
+def present_metrics(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> list[str]:
+    """The requested metrics (default :data:`METRICS`) that some run of ``df`` has."""
+    wanted = METRICS if metrics is None else metrics
+    return [m for m in wanted if m in df and df[m].notna().any()]
+
+
+def stat_column(metric: str, stat: str) -> str:
+    """Column name of one statistic, e.g. ``test/acc mean``."""
+    return f"{metric} {stat}"
+
+
+def _seeds_text(group: pd.DataFrame) -> str:
+    """The group's seeds, sorted, as ``1,2,3``."""
+    if "seed" not in group:
+        return ""
+    seeds = pd.to_numeric(group["seed"], errors="coerce").dropna()
+    return ",".join(str(int(s)) if float(s).is_integer() else str(s) for s in sorted(seeds))
+
+
+def aggregate(
+    df: pd.DataFrame, by: Sequence[str] | None = None, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One row per group: the ``by`` keys, ``n`` runs, their ``seeds``, then per metric
+    ``<metric> mean``, ``std`` (sample, ddof=1), ``n``, ``min`` and ``max``.
+
+    Runs with a ``skip_reason`` are dropped first (they are never averaged). ``by`` defaults
+    to :func:`default_group_keys`; ``metrics`` to the :data:`METRICS` present.
+    """
+    runs = usable_runs(df)
+    keys = list(default_group_keys(df) if by is None else by)
+    missing = [k for k in keys if k not in runs]
+    if missing:
+        known = ", ".join(sorted(c for c in runs.columns if c.startswith(CFG_PREFIX))[:20])
+        raise KeyError(f"no run has the grouping key(s) {missing}; cfg keys include: {known}")
+    names = present_metrics(runs, metrics)
+    columns = [*keys, "n", "seeds", *(stat_column(m, s) for m in names for s in STATS)]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    groups = runs.groupby(keys, dropna=False, sort=True) if keys else [((), runs)]
+    for values, group in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        row = dict(zip(keys, values, strict=True))
+        row["n"] = len(group)
+        row["seeds"] = _seeds_text(group)
+        for metric in names:
+            values_m = pd.to_numeric(group[metric], errors="coerce").dropna()
+            row[stat_column(metric, "mean")] = values_m.mean()
+            row[stat_column(metric, "std")] = values_m.std(ddof=1)
+            row[stat_column(metric, "n")] = len(values_m)
+            row[stat_column(metric, "min")] = values_m.min()
+            row[stat_column(metric, "max")] = values_m.max()
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,69 @@
+"""bstdg-report: tables and plots from run directories, multirun directories or globs.
+
+bstdg-report logs/train/multiruns/<stamp> --out reports/t_sweep
+bstdg-report 'logs/train/multiruns/*' --out reports/all --by experiment cfg/encoder.T
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bstdg.report.aggregate import METRICS
+from bstdg.report.build import PUBLISHED_CHOICES, build_report
+from bstdg.report.runs import RUN_DIR, SKIP_REASON, NoRunsFoundError
+
+WANDB_PREFIX = "wandb:"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bstdg-report",
+        description="Aggregate bstdg runs (every metrics.json beneath the paths) into "
+        "Markdown/CSV/LaTeX tables and PNG/SVG plots. Runs that did not finish are listed in "
+        "skipped.md, never averaged.",
+    )
+    p.add_argument("paths", nargs="+", help="run dirs, multirun dirs or globs (quote globs)")
+    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("--by", nargs="+", default=None, metavar="KEY",
+                   help="grouping columns, e.g. experiment cfg/encoder.T (default: experiment "
+                   "plus every cfg/ key that varies across the runs, seeds excluded)")
+    p.add_argument("--metrics", nargs="+", default=None, metavar="NAME",
+                   help=f"metrics to aggregate (default: those present of {', '.join(METRICS)})")
+    p.add_argument("--no-plots", action="store_true", help="write the tables only")
+    p.add_argument("--published", choices=PUBLISHED_CHOICES, default="matching",
+                   help="published baseline numbers under the table: for the runs' datasets "
+                   "(matching, default), all, or none")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    online = [p for p in args.paths if p.startswith(WANDB_PREFIX)]
+    if online:
+        print(f"bstdg-report: reading W&B projects ({', '.join(online)}) is not supported yet; "
+              "sync the offline runs and pass their run directories instead.", file=sys.stderr)
+        return 2
+    try:
+        report = build_report(args.paths, args.out, by=args.by, metrics=args.metrics,
+                              plots=not args.no_plots, published=args.published)
+    except (NoRunsFoundError, KeyError) as err:
+        print(f"bstdg-report: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    n_used = int(report.table["n"].sum()) if not report.table.empty else 0
+    print(f"{n_used} runs averaged in {len(report.table)} groups "
+          f"(by {', '.join(report.by) or 'nothing'}); {len(report.skipped)} skipped")
+    for _, row in report.skipped.iterrows():
+        print(f"  skipped {row[RUN_DIR]}: {row[SKIP_REASON]}")
+    for path in report.files:
+        print(f"wrote {path}")
+    if report.table.empty:
+        print("bstdg-report: no finished run with test/acc to average (see skipped.md)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

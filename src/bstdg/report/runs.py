@@ -1,0 +1,106 @@
+"""Find and load runs: every ``metrics.json`` beneath the given paths, one row per run."""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+METRICS_FILE = "metrics.json"
+GLOB_CHARS = set("*?[")
+# Columns added by the loader (not from metrics.json).
+RUN_DIR, SKIP_REASON = "run_dir", "skip_reason"
+HEADLINE = "test/acc"
+
+
+class NoRunsFoundError(FileNotFoundError):
+    """None of the given paths holds a metrics.json."""
+
+
+def _expand(path: str | Path) -> list[Path]:
+    text = str(path)
+    if GLOB_CHARS & set(text) and not Path(text).exists():
+        return [Path(p) for p in sorted(glob.glob(text, recursive=True))]
+    return [Path(text)]
+
+
+def find_metrics_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every metrics.json at or beneath ``paths`` (run dirs, multirun dirs, globs, files).
+
+    Raises :class:`NoRunsFoundError` naming the paths when none is found.
+    """
+    paths = list(paths)
+    found: dict[Path, None] = {}
+    for path in paths:
+        for item in _expand(path):
+            if item.is_file() and item.name == METRICS_FILE:
+                found[item.resolve()] = None
+            elif item.is_dir():
+                for file in sorted(item.rglob(METRICS_FILE)):
+                    found[file.resolve()] = None
+    if not found:
+        shown = ", ".join(str(p) for p in paths) or "(no path given)"
+        raise NoRunsFoundError(
+            f"no {METRICS_FILE} found at or beneath: {shown}. Give run directories "
+            f"(logs/train/runs/<run>), multirun directories (logs/train/multiruns/<stamp>) or "
+            f"globs of them; every bstdg-train / bstdg-eval run writes {METRICS_FILE} there."
+        )
+    return list(found)
+
+
+def skip_reason(record: dict[str, Any]) -> str | None:
+    """Why a run cannot be averaged (not finished, no test accuracy), or None."""
+    status = record.get("status")
+    if status is None:
+        return "no status in metrics.json"
+    if status != "finished":
+        error = record.get("error")
+        return f"status {status}" + (f": {error}" if error else "")
+    if record.get(HEADLINE) is None:
+        return f"no {HEADLINE} (the test stage did not run or did not finish)"
+    return None
+
+
+def _hashable(value: Any) -> Any:
+    """Lists and dicts as compact JSON text, so that they can be grouped and compared."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(file.read_text())
+    except (OSError, ValueError) as err:
+        return {SKIP_REASON: f"unreadable {METRICS_FILE}: {err}"}
+    if not isinstance(record, dict):
+        return {SKIP_REASON: f"{METRICS_FILE} is not a JSON object"}
+    record = {k: _hashable(v) for k, v in record.items()}
+    record[SKIP_REASON] = skip_reason(record)
+    return record
+
+
+def load_runs(paths: Iterable[str | Path] | str | Path) -> pd.DataFrame:
+    """One row per metrics.json beneath ``paths``, with ``run_dir`` and ``skip_reason``.
+
+    ``skip_reason`` is None for finished runs with a test accuracy; every other run (failed,
+    running, interrupted, unreadable) keeps its row with the reason, and is never averaged.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    rows = [{RUN_DIR: str(f.parent), **_read(f)} for f in find_metrics_files(paths)]
+    return pd.DataFrame(rows)
+
+
+def usable_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs that may be averaged."""
+    return df[df[SKIP_REASON].isna()] if SKIP_REASON in df else df
+
+
+def skipped_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs left out, with their reason."""
+    return df[df[SKIP_REASON].notna()] if SKIP_REASON in df else df.iloc[:0]

@@ -1,0 +1,110 @@
+"""What a run was: its hyperparameters as flat ``cfg/<dotted key>`` entries and its Hydra job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+# Config sections recorded whole, and single keys recorded besides them.
+SECTIONS = ("data", "encoder", "model", "loss")
+SINGLE_KEYS = ("trainer.max_epochs", "seed")
+# Instantiation keys carry no hyperparameter.
+HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
+
+
+def _is_path_key(name: str) -> bool:
+    return name in {"root", "path", "dir"} or name.endswith(("_dir", "_path", "_file"))
+
+
+def _container(node: Any) -> Any:
+    """``node`` as plain Python, resolved where its interpolations allow it."""
+    if not OmegaConf.is_config(node):
+        return node
+    try:
+        return OmegaConf.to_container(node, resolve=True, throw_on_missing=False)
+    except Exception:  # an interpolation that only resolves inside a Hydra app
+        return OmegaConf.to_container(node, resolve=False)
+
+
+def _leaves(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if key in HYDRA_KEYS or _is_path_key(str(key)):
+                continue
+            yield from _leaves(sub, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+_ABSENT = object()
+
+
+def _select(cfg: DictConfig, key: str) -> Any:
+    try:
+        return OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False)
+    except Exception:
+        return _ABSENT
+
+
+def _group_choices() -> dict[str, Any]:
+    if not HydraConfig.initialized():
+        return {}
+    return dict(HydraConfig.get().runtime.get("choices") or {})
+
+
+def _override_keys(overrides: list[str]) -> list[str]:
+    """Config keys set by ``key=value`` overrides (not Hydra's, not groups, not deletions)."""
+    groups = _group_choices()
+    keys = []
+    for item in overrides:
+        key, sep, _ = item.partition("=")
+        key = key.lstrip("+")
+        if sep and key not in groups and not key.startswith(("~", "hydra.", "hydra/")):
+            keys.append(key)
+    return keys
+
+
+def task_overrides() -> list[str] | None:
+    """The job's command-line overrides, or None outside a Hydra app."""
+    if not HydraConfig.initialized():
+        return None
+    return [str(o) for o in HydraConfig.get().overrides.task]
+
+
+def config_entries(cfg: DictConfig) -> dict[str, Any]:
+    """Every hyperparameter leaf of ``data``, ``encoder``, ``model``, ``loss``, plus
+    ``trainer.max_epochs``, ``seed`` and every overridden key, as ``cfg/<dotted key>``.
+
+    ``_target_``-style keys and paths (``*_dir``, ``*_path``) are left out.
+    """
+    entries: dict[str, Any] = {}
+    for section in SECTIONS:
+        if section in cfg:
+            entries.update(_leaves(_container(cfg[section]), section))
+    for key in (*SINGLE_KEYS, *_override_keys(task_overrides() or [])):
+        value = _select(cfg, key)
+        if key not in entries and value is not _ABSENT and not _is_path_key(key.split(".")[-1]):
+            entries.update(_leaves(_container(value), key))
+    return {f"cfg/{k}": v for k, v in entries.items()}
+
+
+def hydra_job_entries() -> dict[str, Any]:
+    """Overrides, config group choices and, in a multirun, the sweep stamp and job number."""
+    if not HydraConfig.initialized():
+        return {}
+    hc = HydraConfig.get()
+    entries: dict[str, Any] = {"overrides": task_overrides()}
+    entries.update(
+        {f"choice/{k}": v for k, v in _group_choices().items() if not k.startswith("hydra/")}
+    )
+    if hc.get("mode") == RunMode.MULTIRUN:
+        sweep_dir = str(hc.sweep.dir)
+        entries.update(
+            multirun_dir=sweep_dir, multirun_stamp=Path(sweep_dir).name, job_num=hc.job.num
+        )
+    return entries

@@ -1,0 +1,65 @@
+"""A synthetic multirun (two T values x two seeds, one failing T), then bstdg-report on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# T=1 is refused by the encoder, so its two jobs fail; the other four finish.
+SWEEP = ["-m", "experiment=synthetic_quickstart", "encoder.T=8,16,1", "seed=1,2",
+         "logger=csv", "trainer.max_epochs=1", "data.n_train=128", "data.n_val=64",
+         "data.n_test=64", "trainer.enable_progress_bar=false", "extras.print_config=false",
+         "callbacks.inference_timer.max_samples=64", "callbacks.inference_timer.repeats=1"]
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def test_multirun_then_report(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    done = _run("-m", "bstdg.train", *SWEEP, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert done.returncode != 0  # the failed jobs make the multirun fail, after all ran
+    records = {int(p.parent.name): json.loads(p.read_text())
+               for p in sweep.glob("*/metrics.json")}
+    assert sorted(records) == list(range(6)), done.stderr[-3000:]
+    ok = [r for r in records.values() if r["status"] == "finished"]
+    assert len(ok) == 4 and all(r["cfg/encoder.T"] in (8, 16) for r in ok)
+    assert all(r["model_bits"] < r["model_bits_fp32"] for r in ok)
+    assert {r["job_num"] for r in records.values()} == set(range(6))
+    assert {r["multirun_stamp"] for r in records.values()} == {"sweep"}
+
+    summary = pd.read_csv(sweep / "summary.csv")  # Hydra callback, rebuilt after each job
+    assert sorted(summary["cfg/encoder.T"]) == [8, 16]
+    assert "status failed" in (sweep / "summary.md").read_text()
+
+    out = tmp_path / "report"
+    done = _run("-m", "bstdg.report", str(sweep), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "4 runs averaged in 2 groups (by experiment, cfg/encoder.T); 2 skipped" \
+        in done.stdout
+    table = pd.read_csv(out / "table.csv").set_index("cfg/encoder.T")
+    for T in (8, 16):
+        runs = [r for r in ok if r["cfg/encoder.T"] == T]
+        assert table.loc[T, "n"] == 2
+        assert table.loc[T, "test/acc mean"] == pytest.approx(
+            statistics.mean(r["test/acc"] for r in runs), abs=1e-12)
+        assert table.loc[T, "test/hidden_spikes std"] == pytest.approx(
+            statistics.stdev(r["test/hidden_spikes"] for r in runs), abs=1e-9)
+    skipped = (out / "skipped.md").read_text()
+    assert skipped.count("status failed: ") == 2
+    assert skipped.count("T must be an integer >= 2, got 1") == 2
+    for name in ("table.md", "table.tex", "acc_vs_T.png", "acc_vs_T.svg",
+                 "acc_vs_hidden_spikes.png", "learning_curves.png", "decision_time.svg"):
+        assert (out / name).stat().st_size > 0, name
