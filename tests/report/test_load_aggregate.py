@@ -73,6 +73,8 @@ def test_explicit_grouping_and_metrics(sweep: Path) -> None:
     assert table.loc[0, "test/acc mean"] == 0.625
     assert [c for c in table.columns if c.startswith("test/")] == [
         "test/acc mean", "test/acc std", "test/acc n", "test/acc min", "test/acc max"]
+    short = aggregate(load_runs(sweep), by=["encoder.T"], metrics=["test/acc"])
+    assert list(short.columns[:2]) == ["cfg/encoder.T", "n"]
     with pytest.raises(KeyError, match="cfg/encoder.tau"):
         aggregate(load_runs(sweep), by=["cfg/encoder.tau"])
 
@@ -128,3 +130,20 @@ def test_only_unfinished_runs_exit_nonzero_with_the_list(tmp_path: Path) -> None
     write_run(tmp_path / "r", "0", **finished(1, 16, 0.5, 1.0), status="failed")
     assert main([str(tmp_path / "r"), "--out", str(tmp_path / "out")]) == 1
     assert "status failed" in (tmp_path / "out" / "skipped.md").read_text()
+
+
+def test_runs_without_cfg_keys_read_them_from_their_hydra_folder(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "old", seed=1, **{"test/acc": 0.5})
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "config.yaml").write_text(
+        "seed: 1\ndata:\n  _target_: x.Data\n  data_dir: /somewhere\n  seed: ${seed}\n"
+        "encoder:\n  T: 64\ntrainer:\n  max_epochs: 3\n  devices: 2\n")
+    (run / ".hydra" / "overrides.yaml").write_text("- encoder.T=64\n- trainer.devices=2\n"
+                                                    "- experiment=mnist_bstdg\n")
+    (run / ".hydra" / "hydra.yaml").write_text(
+        "hydra:\n  runtime:\n    choices:\n      data: mnist\n      experiment: mnist_bstdg\n")
+    row = load_runs(tmp_path).iloc[0]
+    assert row["cfg/encoder.T"] == 64 and row["cfg/data.seed"] == 1
+    assert row["cfg/trainer.max_epochs"] == 3 and row["cfg/trainer.devices"] == 2
+    assert row["choice/data"] == "mnist" and "cfg/data.data_dir" not in row
+    assert "cfg/experiment" not in row and "cfg/data._target_" not in row

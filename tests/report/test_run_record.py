@@ -75,3 +75,20 @@ def test_model_bits_of_real_valued_and_fixed_threshold_nets() -> None:
     size = model_size(fixed)
     assert size["n_params"] == 10 * 5 + 5 * 2  # fixed thresholds are buffers
     assert size["model_bits"] == 10 * 5 + 5 * 2 + 32 * 2
+
+
+def test_failed_and_interrupted_runs_say_so(cfg, tmp_path: Path) -> None:
+    def fail(cfg: DictConfig, objects: dict[str, Any]) -> tuple[dict, dict]:
+        raise ValueError("bad value")
+
+    def stop(cfg: DictConfig, objects: dict[str, Any]) -> tuple[dict, dict]:
+        raise KeyboardInterrupt
+
+    with pytest.raises(ValueError):
+        run_task(fail, cfg)
+    m = _read(tmp_path)
+    assert m["status"] == "failed" and m["error"] == "ValueError: bad value"
+    assert m["cfg/encoder.T"] == 16 and "load_avg_end" in m
+    with pytest.raises(KeyboardInterrupt):
+        run_task(stop, cfg)
+    assert _read(tmp_path)["status"] == "interrupted"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from bstdg.report.runs import usable_runs
+from bstdg.report.runs import CFG_PREFIX, usable_runs
 
 METRICS = (
     "test/acc",
@@ -22,7 +22,6 @@ METRICS = (
     "val/acc_best",
 )
 STATS = ("mean", "std", "n", "min", "max")
-CFG_PREFIX = "cfg/"
 
 
 def _is_seed_key(column: str) -> bool:
@@ -71,10 +70,13 @@ def aggregate(
     ``<metric> mean``, ``std`` (sample, ddof=1), ``n``, ``min`` and ``max``.
 
     Runs with a ``skip_reason`` are dropped first (they are never averaged). ``by`` defaults
-    to :func:`default_group_keys`; ``metrics`` to the :data:`METRICS` present.
+    to :func:`default_group_keys` (``encoder.T`` stands for ``cfg/encoder.T``); ``metrics``
+    to the :data:`METRICS` present.
     """
     runs = usable_runs(df)
     keys = list(default_group_keys(df) if by is None else by)
+    keys = [f"{CFG_PREFIX}{k}" if k not in runs and f"{CFG_PREFIX}{k}" in runs else k
+            for k in keys]
     missing = [k for k in keys if k not in runs]
     if missing:
         known = ", ".join(sorted(c for c in runs.columns if c.startswith(CFG_PREFIX))[:20])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bstdg.report.aggregate import aggregate, default_group_keys
+from bstdg.report.aggregate import aggregate
 from bstdg.report.plots import plot_all
 from bstdg.report.published import published_results
 from bstdg.report.runs import load_runs, skipped_runs, usable_runs
@@ -53,8 +53,8 @@ def build_report(
 ) -> Report:
     """Load every run beneath ``paths``, aggregate, write tables (and plots) into ``out``."""
     runs = load_runs(paths)
-    keys = default_group_keys(runs) if by is None else list(by)
-    table = aggregate(runs, by=keys, metrics=metrics)
+    table = aggregate(runs, by=by, metrics=metrics)
+    keys = list(table.columns[: list(table.columns).index("n")])
     skipped = skipped_runs(runs)
     files = write_tables(table, out, skipped, published_for(runs, published), runs=runs)
     if plots and not table.empty:

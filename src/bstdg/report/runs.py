@@ -10,11 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from bstdg.utils.run_config import run_dir_entries
+
 METRICS_FILE = "metrics.json"
 GLOB_CHARS = set("*?[")
 # Columns added by the loader (not from metrics.json).
 RUN_DIR, SKIP_REASON = "run_dir", "skip_reason"
 HEADLINE = "test/acc"
+CFG_PREFIX = "cfg/"
 
 
 class NoRunsFoundError(FileNotFoundError):
@@ -79,6 +82,8 @@ def _read(file: Path) -> dict[str, Any]:
         return {SKIP_REASON: f"unreadable {METRICS_FILE}: {err}"}
     if not isinstance(record, dict):
         return {SKIP_REASON: f"{METRICS_FILE} is not a JSON object"}
+    if not any(k.startswith(CFG_PREFIX) for k in record):
+        record = {**run_dir_entries(file.parent), **record}
     record = {k: _hashable(v) for k, v in record.items()}
     record[SKIP_REASON] = skip_reason(record)
     return record
@@ -86,6 +91,9 @@ def _read(file: Path) -> dict[str, Any]:
 
 def load_runs(paths: Iterable[str | Path] | str | Path) -> pd.DataFrame:
     """One row per metrics.json beneath ``paths``, with ``run_dir`` and ``skip_reason``.
+
+    Runs whose metrics.json has no ``cfg/`` keys (written before they existed) get them from
+    their ``.hydra/`` folder.
 
     ``skip_reason`` is None for finished runs with a test accuracy; every other run (failed,
     running, interrupted, unreadable) keeps its row with the reason, and is never averaged.

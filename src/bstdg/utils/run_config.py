@@ -9,6 +9,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 # Config sections recorded whole, and single keys recorded besides them.
 SECTIONS = ("data", "encoder", "model", "loss")
@@ -57,9 +58,8 @@ def _group_choices() -> dict[str, Any]:
     return dict(HydraConfig.get().runtime.get("choices") or {})
 
 
-def _override_keys(overrides: list[str]) -> list[str]:
+def _override_keys(overrides: list[str], groups: dict[str, Any]) -> list[str]:
     """Config keys set by ``key=value`` overrides (not Hydra's, not groups, not deletions)."""
-    groups = _group_choices()
     keys = []
     for item in overrides:
         key, sep, _ = item.partition("=")
@@ -76,17 +76,22 @@ def task_overrides() -> list[str] | None:
     return [str(o) for o in HydraConfig.get().overrides.task]
 
 
-def config_entries(cfg: DictConfig) -> dict[str, Any]:
+def config_entries(
+    cfg: DictConfig, overrides: list[str] | None = None, groups: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Every hyperparameter leaf of ``data``, ``encoder``, ``model``, ``loss``, plus
     ``trainer.max_epochs``, ``seed`` and every overridden key, as ``cfg/<dotted key>``.
 
+    ``overrides`` and the config ``groups`` (choices) default to the running Hydra job's.
     ``_target_``-style keys and paths (``*_dir``, ``*_path``) are left out.
     """
+    overrides = (task_overrides() or []) if overrides is None else overrides
+    groups = _group_choices() if groups is None else groups
     entries: dict[str, Any] = {}
     for section in SECTIONS:
         if section in cfg:
             entries.update(_leaves(_container(cfg[section]), section))
-    for key in (*SINGLE_KEYS, *_override_keys(task_overrides() or [])):
+    for key in (*SINGLE_KEYS, *_override_keys(overrides, groups)):
         value = _select(cfg, key)
         if key not in entries and value is not _ABSENT and not _is_path_key(key.split(".")[-1]):
             entries.update(_leaves(_container(value), key))
@@ -108,3 +113,26 @@ def hydra_job_entries() -> dict[str, Any]:
             multirun_dir=sweep_dir, multirun_stamp=Path(sweep_dir).name, job_num=hc.job.num
         )
     return entries
+
+
+def run_dir_entries(run_dir: str | Path) -> dict[str, Any]:
+    """``cfg/`` entries, overrides and group choices of a finished run, read back from its
+    ``.hydra/`` folder (for runs whose metrics.json predates these keys); {} without one."""
+    hydra_dir = Path(run_dir) / ".hydra"
+    try:
+        cfg = OmegaConf.load(hydra_dir / "config.yaml")
+        overrides_file = hydra_dir / "overrides.yaml"
+        overrides = list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else []
+        hydra_file = hydra_dir / "hydra.yaml"
+        choices = OmegaConf.select(OmegaConf.load(hydra_file), "hydra.runtime.choices",
+                                   default=None) if hydra_file.is_file() else None
+    except (OSError, ValueError, OmegaConfBaseException):
+        return {}
+    if not isinstance(cfg, DictConfig):
+        return {}
+    groups = dict(OmegaConf.to_container(choices)) if isinstance(choices, DictConfig) else {}
+    return {
+        **config_entries(cfg, [str(o) for o in overrides], groups),
+        "overrides": [str(o) for o in overrides],
+        **{f"choice/{k}": v for k, v in groups.items() if not str(k).startswith("hydra/")},
+    }

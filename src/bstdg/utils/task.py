@@ -88,6 +88,11 @@ def write_running(cfg: DictConfig, record: dict[str, Any]) -> None:
     write_metrics(output_dir(cfg) / "metrics.json", {**record, **run_metadata()})
 
 
+def _interrupted(objects: dict[str, Any]) -> bool:
+    """Whether Lightning stopped the run on a keyboard interrupt (Ctrl+C)."""
+    return bool(getattr(objects.get("trainer"), "interrupted", False))
+
+
 def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
     """Run ``task`` and always write ``metrics.json`` (status, error, what was measured).
 
@@ -109,17 +114,17 @@ def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
     write_running(cfg, record)
     try:
         metrics, _ = task(cfg, objects)
-        record["status"] = "finished"
+        record["status"] = "interrupted" if _interrupted(objects) else "finished"
         return metrics
     except BaseException as err:
+        stopped = isinstance(err, KeyboardInterrupt) or _interrupted(objects)
         record.update(
-            status="failed",
+            status="interrupted" if stopped else "failed",
             error=f"{type(err).__name__}: {err}",
             traceback=traceback.format_exc(limit=20),
         )
-        partial = objects.get("trainer")
-        if partial is not None:
-            metrics = dict(partial.callback_metrics)
+        if objects.get("trainer") is not None:
+            metrics = dict(objects["trainer"].callback_metrics)
         raise
     finally:
         trainer = objects.get("trainer")
