@@ -55,7 +55,7 @@ def _select(cfg: DictConfig, key: str) -> Any:
 def _group_choices() -> dict[str, Any]:
     if not HydraConfig.initialized():
         return {}
-    return dict(HydraConfig.get().runtime.get("choices") or {})
+    return dict(HydraConfig.get().runtime.choices or {})
 
 
 def _override_keys(overrides: list[str], groups: dict[str, Any]) -> list[str]:
@@ -107,7 +107,7 @@ def hydra_job_entries() -> dict[str, Any]:
     entries.update(
         {f"choice/{k}": v for k, v in _group_choices().items() if not k.startswith("hydra/")}
     )
-    if hc.get("mode") == RunMode.MULTIRUN:
+    if hc.mode == RunMode.MULTIRUN:
         sweep_dir = str(hc.sweep.dir)
         entries.update(
             multirun_dir=sweep_dir, multirun_stamp=Path(sweep_dir).name, job_num=hc.job.num
@@ -130,7 +130,7 @@ def run_dir_entries(run_dir: str | Path) -> dict[str, Any]:
         return {}
     if not isinstance(cfg, DictConfig):
         return {}
-    groups = dict(OmegaConf.to_container(choices)) if isinstance(choices, DictConfig) else {}
+    groups = {str(k): v for k, v in choices.items()} if isinstance(choices, DictConfig) else {}
     return {
         **config_entries(cfg, [str(o) for o in overrides], groups),
         "overrides": [str(o) for o in overrides],

@@ -25,7 +25,7 @@ def output_dir(cfg: DictConfig) -> Path:
 
 def without_hydra(cfg: DictConfig) -> DictConfig:
     """The config minus the ``hydra`` node (present in compose-based tests)."""
-    return OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    return OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
 
 
 @rank_zero_only
