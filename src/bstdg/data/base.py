@@ -15,7 +15,7 @@ from torch.utils.data._utils.collate import default_collate
 
 from bstdg.data.errors import InvalidDataConfigError
 from bstdg.data.paths import resolve_data_dir
-from bstdg.data.sampler import EpochSeededSampler
+from bstdg.data.sampler import SAMPLINGS, training_sampler
 
 ValSize = int | float
 
@@ -97,7 +97,12 @@ def collate_batch(batch: Any) -> Any:
 
 
 class SplitDataModule(pl.LightningDataModule):
-    """Base DataModule: subclasses implement `_load()` returning (full train set, test set)."""
+    """Base DataModule: subclasses implement `_load()` returning (full train set, test set).
+
+    ``sampling`` orders the training samples of each epoch: ``permutation`` (default),
+    ``replacement`` (BS4NN) or ``sequential`` (S4NN); ``drop_last`` drops the last partial
+    training batch (SSTDP). Validation and test loaders always run in order, whole.
+    """
 
     name: str = "dataset"
     n_inputs: int
@@ -111,10 +116,18 @@ class SplitDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         val_size: ValSize = 0.1,
         seed: int = 0,
+        sampling: str = "permutation",
+        drop_last: bool = False,
     ) -> None:
         super().__init__()
         check_loader_args(batch_size, num_workers)
         check_val_size(val_size)
+        if sampling not in SAMPLINGS:
+            raise InvalidDataConfigError(
+                f"sampling={sampling!r} is invalid: use one of {', '.join(SAMPLINGS)}."
+            )
+        self.sampling = sampling
+        self.drop_last = bool(drop_last)
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -164,14 +177,15 @@ class SplitDataModule(pl.LightningDataModule):
         """Batch collation used by every loader."""
         return collate_batch
 
-    def _loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: Dataset | None, train: bool) -> DataLoader:
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup() must be called before loaders")
-        sampler = EpochSeededSampler(len(dataset), self.seed) if shuffle else None
+        sampler = training_sampler(self.sampling, len(dataset), self.seed) if train else None
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,
+            drop_last=train and self.drop_last,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             collate_fn=self.collate_fn,
@@ -179,7 +193,7 @@ class SplitDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+        return self._loader(self.train_set, train=True)
 
     def val_dataloader(self) -> DataLoader:
         """Loader over the validation split; with val_size=0, over the test split (warns once)."""
@@ -191,8 +205,8 @@ class SplitDataModule(pl.LightningDataModule):
                     stacklevel=2,
                 )
                 self._warned_no_val = True
-            return self._loader(self.test_set, shuffle=False)
-        return self._loader(self.val_set, shuffle=False)
+            return self._loader(self.test_set, train=False)
+        return self._loader(self.val_set, train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, shuffle=False)
+        return self._loader(self.test_set, train=False)

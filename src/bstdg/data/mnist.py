@@ -109,8 +109,11 @@ class MNISTDataModule(SplitDataModule):
         verify_checksums: bool = False,
         n_inputs: int | None = None,
         n_classes: int | None = None,
+        sampling: str = "permutation",
+        drop_last: bool = False,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed)
+        super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed,
+                         sampling, drop_last)
         if variant not in SHA256:
             raise InvalidDataConfigError(
                 f"variant={variant!r} is invalid: use one of {sorted(SHA256)}."

@@ -166,7 +166,9 @@ class SpikingClassifier(pl.LightningModule):
         return self._step(batch, "train")
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self.net.constrain_()
+        # after the optimiser step, whose weight gradients are still in .grad (Lightning zeroes
+        # them before the next backward): BS4NN's fact rule reads them, then the constraints
+        self.net.after_optimizer_step_()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "val")
@@ -221,6 +223,12 @@ class SpikingClassifier(pl.LightningModule):
         return max(1, -(-int(steps) // per_epoch))
 
     def configure_optimizers(self) -> Any:
+        trainer = self._trainer  # None when called outside a Trainer
+        if self.net.has_step_rules and trainer is not None and trainer.accumulate_grad_batches != 1:
+            raise ValueError(
+                "threshold_mode bs4nn_fact updates fact after every optimiser step from that "
+                "step's gradients: set trainer.accumulate_grad_batches=1"
+            )
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
             return optimizer

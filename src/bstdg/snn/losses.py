@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 TARGET_VARIANTS = ("s4nn", "bs4nn", "sstdp")
+REDUCTIONS = ("half_sum", "mse")
 
 
 def relative_targets(
@@ -41,10 +42,22 @@ def relative_targets(
 
 
 def relative_target_mse(
-    times: torch.Tensor, labels: torch.Tensor, T: int, gamma: float = 3.0, variant: str = "s4nn"
+    times: torch.Tensor,
+    labels: torch.Tensor,
+    T: int,
+    gamma: float = 3.0,
+    variant: str = "s4nn",
+    reduction: str = "half_sum",
 ) -> torch.Tensor:
-    """L = mean_b 1/2 sum_k ((T_k - t_k) / T)^2 with relative targets."""
+    """Relative-target squared error. ``half_sum``: L = mean_b 1/2 sum_k ((T_k - t_k) / T)^2
+    (S4NN/BS4NN's e_k = (T_k - t_k) / T); ``mse``: L = mean_{b,k} (t_k - T_k)^2, SSTDP's
+    ``F.mse_loss``. Per-sample normalised rules see the same direction either way; the scale
+    only matters against the rule's ``eps``."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
     target = relative_targets(times, labels, T, gamma, variant)
+    if reduction == "mse":
+        return F.mse_loss(times, target)
     return 0.5 * (((target - times) / T) ** 2).sum(dim=1).mean()
 
 
@@ -60,12 +73,16 @@ def ce_neg_time(
 class RelativeTargetMSE:
     """Configurable callable wrapper of :func:`relative_target_mse` (Hydra-friendly)."""
 
-    def __init__(self, gamma: float = 3.0, variant: str = "s4nn") -> None:
+    def __init__(
+        self, gamma: float = 3.0, variant: str = "s4nn", reduction: str = "half_sum"
+    ) -> None:
         relative_targets(torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), 4, gamma, variant)
-        self.gamma, self.variant = gamma, variant
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+        self.gamma, self.variant, self.reduction = gamma, variant, reduction
 
     def __call__(self, times: torch.Tensor, labels: torch.Tensor, T: int) -> torch.Tensor:
-        return relative_target_mse(times, labels, T, self.gamma, self.variant)
+        return relative_target_mse(times, labels, T, self.gamma, self.variant, self.reduction)
 
 
 class NegTimeCrossEntropy:

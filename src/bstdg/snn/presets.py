@@ -18,18 +18,35 @@ def _rule(kernel: str, inclusive: bool = False, tau_fraction: float = 0.125) -> 
             "normalize": True, "backprop_weights": "latent", "causal_inclusive": inclusive}
 
 
-def _preset(net: dict[str, Any], gamma: float, variant: str) -> MappingProxyType:
+def _released_rule(inclusive: bool, eps: float, lookahead: float) -> dict[str, Any]:
+    """The const-kernel rule of a released baseline: ``eps`` 0 is "normalise unless the norm
+    is 0" (S4NN/BS4NN), ``lookahead`` the SGD rate when the hidden error is computed after
+    the output layer's update (S4NN/BS4NN), 0 when before (SSTDP, torch autograd)."""
+    return {**_rule("const", inclusive), "threshold_grad_scale": 1.0,
+            "silent_input_grad": False, "eps": eps, "backprop_lookahead": lookahead}
+
+
+def _preset(
+    net: dict[str, Any], gamma: float, variant: str, reduction: str = "half_sum"
+) -> MappingProxyType:
     return MappingProxyType({"net": {"threshold_min": 1.0, "delay": 1, **net},
-                             "loss": {"gamma": gamma, "variant": variant}})
+                             "loss": {"gamma": gamma, "variant": variant,
+                                      "reduction": reduction}})
 
 
+# The released codes (README, "Baselines and their differences from the released code"):
+# S4NN.py (SGD lr 0.2), BS4NN_mnist.ipynb (SGD lr 0.1, fact rule lrF 0.01), SSTDP's
+# sstdp_module.py / sstdp_train.py (simulated to T - 3, delay 0, F.mse_loss).
 S4NN = _preset({"binary": False, "threshold_mode": "fixed", "threshold_init": [100.0, 100.0],
-                "init_range": POSITIVE_INIT, "rule": _rule("const")}, 3.0, "s4nn")
-BS4NN = _preset({"binary": True, "threshold_mode": "per_layer", "threshold_init": [20.0, 20.0],
-                 "init_range": POSITIVE_INIT, "rule": _rule("const")}, 1.0, "bs4nn")
+                "init_range": POSITIVE_INIT, "window_trim": 0, "fallback_offset": 3,
+                "rule": _released_rule(False, 0.0, 0.2)}, 3.0, "s4nn")
+BS4NN = _preset({"binary": True, "threshold_mode": "bs4nn_fact", "threshold_init": [20.0, 20.0],
+                 "fact_init": 5.0, "fact_lr": 0.01, "init_range": POSITIVE_INIT,
+                 "window_trim": 0, "fallback_offset": 3,
+                 "rule": _released_rule(False, 0.0, 0.1)}, 1.0, "bs4nn")
 SSTDP = _preset({"binary": False, "threshold_mode": "fixed", "threshold_init": [100.0, 100.0],
-                 "delay": 0, "init_range": POSITIVE_INIT, "rule": _rule("const", inclusive=True)},
-                5.0, "sstdp")
+                 "delay": 0, "init_range": POSITIVE_INIT, "window_trim": 2, "fallback_offset": 3,
+                 "rule": _released_rule(True, 1e-10, 0.0)}, 5.0, "sstdp", "mse")
 BSTDG = _preset({"binary": True, "threshold_mode": "per_neuron", "threshold_init": [10.0, 5.0],
                  "init_range": [[-2.5, 2.5], [-24.0, 24.0]],
                  "rule": _rule("exp", tau_fraction=0.5)}, 3.0, "s4nn")
