@@ -47,9 +47,9 @@ BS4NN = _preset({"binary": True, "threshold_mode": "bs4nn_fact", "threshold_init
 SSTDP = _preset({"binary": False, "threshold_mode": "fixed", "threshold_init": [100.0, 100.0],
                  "delay": 0, "init_range": POSITIVE_INIT, "window_trim": 2, "fallback_offset": 3,
                  "rule": _released_rule(True, 1e-10, 0.0)}, 5.0, "sstdp", "mse")
-BSTDG = _preset({"binary": True, "threshold_mode": "per_neuron", "threshold_init": [10.0, 5.0],
-                 "init_range": [[-2.5, 2.5], [-24.0, 24.0]],
-                 "rule": _rule("exp", tau_fraction=0.5)}, 3.0, "s4nn")
+BSTDG = _preset({"binary": True, "threshold_mode": "per_neuron", "threshold_init": [30.0, 15.0],
+                 "init_range": [[-1.5, 3.5], [-24.0, 24.0]],
+                 "rule": _rule("const", tau_fraction=0.5)}, 5.0, "s4nn")
 
 PRESETS: MappingProxyType[str, Any] = MappingProxyType(
     {"s4nn": S4NN, "bs4nn": BS4NN, "sstdp": SSTDP, "bstdg": BSTDG}
