@@ -119,7 +119,7 @@ def test_update_fact_follows_the_bs4nn_rule() -> None:
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[1.0, -2.0, 0.0, 3.0, -0.5, 1.0]] * 3))
     layer.weight.grad = torch.arange(18.0).reshape(3, 6) / 10
-    signs = torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0, 1.0])  # sign(0) = +1
+    signs = torch.tensor([1.0, -1.0, 0.0, 1.0, -1.0, 1.0])  # sign(0) = 0, as the notebook
     expected = 5.0 - 0.01 * (layer.weight.grad * signs).double().mean().item()
     layer.update_fact_()
     assert layer.fact.item() == pytest.approx(expected, rel=1e-12)

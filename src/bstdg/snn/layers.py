@@ -123,12 +123,15 @@ class SpikingLinear(nn.Module):
         with the *updated* signs and no clamp. dL/dw_ji is the weight's gradient of this step
         (``weight.grad``, left in place by the optimiser), i.e. the batch mean of
         delta_j [t_i < t_j] for the const kernel: BS4NN's ``mean(delta * HF * sign(W))`` at
-        batch 1, with delta the layer's normalised error. Without a gradient nothing moves.
+        batch 1, with delta the layer's normalised error. sign(0) = 0 here, as in the
+        notebook (the forward uses +1). Without a gradient nothing moves.
         """
-        if self.threshold_mode != "bs4nn_fact" or self.weight.grad is None:
+        grad = self.weight.grad
+        if self.threshold_mode != "bs4nn_fact" or grad is None:
             return
-        signs = binarize(self.weight.detach()).to(torch.float64)
-        self.fact -= self.fact_lr * (self.weight.grad.to(torch.float64) * signs).mean()
+        weight = self.weight.detach()
+        total = (grad * weight.sign()).sum(dtype=torch.float64)  # float64 sum, as the notebook
+        self.fact -= self.fact_lr * total / weight.numel()
         self.threshold.copy_((self.fact_thr / self.fact).to(self.threshold.dtype))
 
     @torch.no_grad()
