@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # Fashion-MNIST row: BSTDG 784-1000-10, binarized, seeds 1-3.
-# CPU: about 15 min per job, ~30 min in all. Output: results/fmnist/.
+# CPU: 20 epochs, about 10-15 min per job, ~25 min in all. Output: results/fmnist/.
 source "$(dirname "$0")/_table.sh"
 table fmnist experiment=fmnist_bstdg seed=1,2,3 "$@"
