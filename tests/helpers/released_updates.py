@@ -29,9 +29,9 @@ def s4nn_encode(pixels: np.ndarray, tmax: int = 256, gray_levels: int = 255) -> 
 
 
 def bs4nn_encode(pixels: np.ndarray, tend: int = 255) -> np.ndarray:
-    """BS4NN notebook: ``np.floor(Tend - (np.dot(Images[i], Tend) / 255))`` on the int image
-    (the product taken in int64 here; a uint8 product would wrap)."""
-    return np.floor(tend - (np.dot(pixels.astype(np.int64), tend) / 255))
+    """BS4NN notebook: ``np.floor(Tend - (np.dot(Images[i], Tend) / 255))`` on the uint8 image
+    (np.dot takes the scalar as an int64 array, so the product does not wrap): 255 - x."""
+    return np.floor(tend - (np.dot(pixels, tend) / 255))
 
 
 def sstdp_encode(pixels: np.ndarray, t_max: int = 255) -> np.ndarray:
