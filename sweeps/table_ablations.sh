@@ -3,4 +3,4 @@
 # CPU: 27 jobs of about 1-2 min. Output: results/ablations/.
 source "$(dirname "$0")/_table.sh"
 table ablations experiment=mnist_bstdg model.net.rule.kernel=const,exp,linear_relpsp \
-  model.net.threshold_mode=fixed,per_layer,per_neuron seed=1,2,3 trainer.max_epochs=3 "$@"
+  model.net.threshold_mode=fixed,per_layer,per_neuron seed=${SEEDS:-1,2,3} trainer.max_epochs=3 "$@"

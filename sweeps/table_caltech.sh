@@ -2,4 +2,4 @@
 # Caltech Face/Motorbike row: BSTDG on DoG ON/OFF edges, 5 random splits (seed = split).
 # CPU: a few minutes per job. Output: results/caltech/.
 source "$(dirname "$0")/_table.sh"
-table caltech experiment=caltech_bstdg seed=1,2,3,4,5 "$@"
+table caltech experiment=caltech_bstdg seed=${SEEDS:-1,2,3,4,5} "$@"

@@ -3,4 +3,4 @@
 # CPU (2 cores, 2 jobs at a time, 1 thread each): about 9-12 min per job, ~35 min in all.
 # Output: logs/tables/mnist/<job>/ (runs) and results/mnist/ (tables, plots).
 source "$(dirname "$0")/_table.sh"
-table mnist experiment=mnist_bstdg,mnist_bstdg_400 seed=1,2,3 "$@"
+table mnist experiment=mnist_bstdg,mnist_bstdg_400 seed=${SEEDS:-1,2,3} "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -42,6 +43,7 @@ def _table_calls() -> dict[str, list[str]]:
     calls = {}
     for script in sorted(SWEEPS.glob("table_*.sh")):
         text = script.read_text().replace("\\\n", " ")
+        text = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)  # ${SEEDS:-1,2,3} -> 1,2,3
         line = next(ln for ln in text.splitlines() if ln.startswith("table "))
         calls[script.name] = [w for w in line.split()[2:] if w != '"$@"']
     return calls
