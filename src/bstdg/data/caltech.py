@@ -73,8 +73,11 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
         split: Literal["random", "sdnn"] = "random",
         n_inputs: int | None = None,
         n_classes: int | None = None,
+        sampling: str = "permutation",
+        drop_last: bool = False,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed)
+        super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed,
+                         sampling, drop_last)
         self.size_hw = _check_resize(resize)
         if dog_filter not in DOG_FILTERS:
             raise InvalidDataConfigError(

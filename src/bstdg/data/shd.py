@@ -133,8 +133,11 @@ class SHDDataModule(SplitDataModule):
         seed: int = 0,
         n_inputs: int | None = None,
         n_classes: int | None = None,
+        sampling: str = "permutation",
+        drop_last: bool = False,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed)
+        super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed,
+                         sampling, drop_last)
         self.name = "shd"
         self._check_declared(n_inputs, n_classes)
 

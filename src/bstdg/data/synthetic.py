@@ -54,6 +54,8 @@ class SyntheticDataModule(SplitDataModule):
         pin_memory: bool = False,
         val_size: ValSize | None = None,
         seed: int = 0,
+        sampling: str = "permutation",
+        drop_last: bool = False,
     ) -> None:
         for key, value, low in (
             ("n_train", n_train, 1),
@@ -67,7 +69,8 @@ class SyntheticDataModule(SplitDataModule):
         if not 0.0 <= noise < 0.5:
             raise InvalidDataConfigError(f"noise={noise} is invalid: use a float in [0, 0.5).")
         val = n_val if val_size is None else val_size
-        super().__init__(data_dir, batch_size, num_workers, pin_memory, val, seed)
+        super().__init__(data_dir, batch_size, num_workers, pin_memory, val, seed, sampling,
+                         drop_last)
         self.n_train, self.n_val, self.n_test = n_train, n_val, n_test
         self.n_inputs = n_inputs
         self.n_classes = n_classes
