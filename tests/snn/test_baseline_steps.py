@@ -248,6 +248,8 @@ def test_experiment_carries_the_released_settings(compose_cfg, name: str) -> Non
     assert cfg.model.optimizer._target_ == "torch.optim.SGD" and cfg.model.scheduler is None
     assert cfg.model.optimizer.momentum == 0.0
     assert cfg.data.drop_last == (name == "sstdp")
+    assert cfg.model.fallback == "max_potential" and cfg.model.net.fallback_offset == 3
+    assert cfg.model.dead_neuron_revival == "incoming"  # re-draw incoming weights only
 
 
 def test_samplers_draw_with_replacement_in_order_or_shuffled() -> None:
