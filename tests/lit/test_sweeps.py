@@ -39,20 +39,23 @@ def test_launchers_compose(make_cfg) -> None:
 
 
 def _table_calls() -> dict[str, list[str]]:
-    """{script: overrides of its `table NAME ...` call} (continuation lines joined)."""
+    """{script#k: overrides of its k-th `table NAME ...` call} (continuation lines joined)."""
     calls = {}
     for script in sorted(SWEEPS.glob("table_*.sh")):
         text = script.read_text().replace("\\\n", " ")
         text = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)  # ${SEEDS:-1,2,3} -> 1,2,3
-        line = next(ln for ln in text.splitlines() if ln.startswith("table "))
-        calls[script.name] = [w for w in line.split()[2:] if w != '"$@"']
+        lines = [ln for ln in text.splitlines() if ln.startswith("table ")]
+        assert lines, f"{script.name} makes no table"
+        for k, line in enumerate(lines):
+            calls[f"{script.name}#{k}"] = [w for w in line.split()[2:] if w != '"$@"']
     return calls
 
 
 def test_every_table_recipe_composes_and_reports(make_cfg) -> None:
     calls = _table_calls()
+    scripts = {name.split("#")[0] for name in calls}
     assert {"table_mnist.sh", "table_fmnist.sh", "table_caltech.sh", "table_shd.sh",
-            "table_T_sweep.sh", "table_ablations.sh"} <= set(calls)
+            "table_T_sweep.sh", "table_ablations.sh", "table_baselines.sh"} <= scripts
     for script, overrides in calls.items():
         first = [o.split("=", 1)[0] + "=" + o.split("=", 1)[1].split(",")[0] for o in overrides]
         cfg = make_cfg(*first)
