@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from omegaconf import OmegaConf
 
@@ -24,8 +25,10 @@ def test_wandb_sweep_parameters_are_valid_overrides(make_cfg) -> None:
     assert cfg.run_name == "mnist_bstdg"
 
 
-def test_optuna_search_composes(make_cfg) -> None:
-    cfg = make_cfg("hparams_search=mnist_optuna", "experiment=mnist_bstdg")
+@pytest.mark.parametrize("search,experiment", [("mnist_optuna", "mnist_bstdg"),
+                                               ("caltech_optuna", "caltech_bstdg")])
+def test_optuna_search_composes(make_cfg, search: str, experiment: str) -> None:
+    cfg = make_cfg(f"hparams_search={search}", f"experiment={experiment}")
     assert cfg.hydra.sweeper.direction == "maximize"
     assert cfg.optimized_metric == "val/acc_best"
     for key in cfg.hydra.sweeper.params:
