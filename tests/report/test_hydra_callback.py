@@ -26,7 +26,7 @@ def test_summary_lists_failed_jobs(tmp_path: Path) -> None:
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert summary["n"].tolist() == [2] and summary["test/acc mean"].tolist() == [0.625]
     md = (tmp_path / "summary.md").read_text()
-    assert "0.6250 ± 0.1768" in md and "status failed: E: x" in md
+    assert "62.50 ± 17.68" in md and "status failed: E: x" in md
 
 
 def test_single_runs_and_disabled_callbacks_write_nothing(tmp_path: Path) -> None:

@@ -84,11 +84,12 @@ def test_tables_show_means_and_skipped_runs(sweep: Path, tmp_path: Path) -> None
     out = tmp_path / "out"
     write_tables(aggregate(runs), out, skipped_runs(runs))
     md = (out / "table.md").read_text()
-    assert "| experiment | encoder.T | n | seeds | test/acc |" in md
-    assert "| exp_a | 16 | 2 | 1,2 | 0.6250 ± 0.1768 |" in md
+    assert ("| experiment | encoder.T | n | seeds | epochs | test/acc (%) | wall/run (min) "
+            "| commit |") in md
+    assert "| exp_a | 16 | 2 | 1,2 | – | 62.50 ± 17.68 | – | – |" in md
     assert "status failed: ValueError: boom" in md
     assert "status failed" in (out / "skipped.md").read_text()
-    assert r"0.6250 $\pm$ 0.1768" in (out / "table.tex").read_text()
+    assert r"62.50 $\pm$ 17.68" in (out / "table.tex").read_text()
     csv = pd.read_csv(out / "table.csv")
     assert csv["test/acc mean"].tolist() == [0.625, 0.625]
 

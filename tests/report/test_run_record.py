@@ -37,7 +37,7 @@ def test_metrics_json_records_config_job_model_size_and_machine(cfg, tmp_path: P
     m = _read(tmp_path)
     assert m["status"] == "finished"
     assert m["cfg/encoder.T"] == 16 and m["cfg/model.net.hidden"] == [64]
-    assert m["cfg/model.optimizer.lr"] == 0.05 and m["cfg/model.net.rule.kernel"] == "exp"
+    assert m["cfg/model.optimizer.lr"] == 0.02 and m["cfg/model.net.rule.kernel"] == "const"
     assert m["cfg/data.batch_size"] == 64 and m["cfg/loss.gamma"] is not None
     assert m["cfg/trainer.max_epochs"] == 1 and m["cfg/seed"] == 7
     assert m["cfg/trainer.limit_train_batches"] == 2  # an overridden key outside the sections

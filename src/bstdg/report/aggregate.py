@@ -15,6 +15,8 @@ METRICS = (
     "test/hidden_spikes_before_decision",
     "test/decision_time",
     "test/no_output_spike_frac",
+    "test/hidden_dead_frac",
+    "test/hidden_saturated_frac",
     "test/synops",
     "time/infer_us_per_sample",
     "time/infer_early_exit_us_per_sample",
@@ -22,6 +24,10 @@ METRICS = (
     "val/acc_best",
 )
 STATS = ("mean", "std", "n", "min", "max")
+# Per-group provenance columns written after ``n`` and ``seeds``.
+EPOCHS, WALL_MIN, COMMIT = "epochs", "wall_min", "commit"
+PROVENANCE = (EPOCHS, WALL_MIN, COMMIT)
+EPOCHS_KEY = f"{CFG_PREFIX}trainer.max_epochs"
 
 
 def _is_seed_key(column: str) -> bool:
@@ -63,10 +69,52 @@ def _seeds_text(group: pd.DataFrame) -> str:
     return ",".join(str(int(s)) if float(s).is_integer() else str(s) for s in sorted(seeds))
 
 
+def _distinct(values: pd.Series) -> list[str]:
+    """The distinct non-missing values as text, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for value in values.dropna():
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        seen[text] = None
+    return list(seen)
+
+
+def _epochs_text(group: pd.DataFrame) -> str:
+    """``trainer.max_epochs`` of the group's runs (``5,30`` when they differ)."""
+    if EPOCHS_KEY not in group:
+        return ""
+    values = pd.to_numeric(group[EPOCHS_KEY], errors="coerce").dropna()
+    return ",".join(_distinct(values.sort_values()))
+
+
+def _wall_minutes(group: pd.DataFrame) -> float:
+    """Mean ``wall_s`` per run in minutes (NaN when no run recorded it)."""
+    if "wall_s" not in group:
+        return float("nan")
+    return float(pd.to_numeric(group["wall_s"], errors="coerce").mean() / 60.0)
+
+
+def commit_label(commit: object, dirty: object) -> str | None:
+    """A short hash (7 characters), ``+dirty`` when the run's tracked files differed."""
+    if not isinstance(commit, str) or not commit:
+        return None
+    return commit[:7] + ("+dirty" if dirty in (True,) else "")
+
+
+def _commits_text(group: pd.DataFrame) -> str:
+    """The group's distinct commits, e.g. ``7aa0b38`` or ``7aa0b38,f1e4b58+dirty``."""
+    if "git_commit" not in group:
+        return ""
+    dirty = group["git_dirty"] if "git_dirty" in group else pd.Series(None, index=group.index)
+    labels = [commit_label(c, d) for c, d in zip(group["git_commit"], dirty, strict=True)]
+    return ",".join(_distinct(pd.Series([x for x in labels if x is not None], dtype=object)))
+
+
 def aggregate(
     df: pd.DataFrame, by: Sequence[str] | None = None, metrics: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """One row per group: the ``by`` keys, ``n`` runs, their ``seeds``, then per metric
+    """One row per group: the ``by`` keys, ``n`` runs, their ``seeds``, the provenance
+    (``epochs``: ``trainer.max_epochs``; ``wall_min``: mean wall time per run in minutes;
+    ``commit``: short git hashes, ``+dirty`` when a run's tree was dirty), then per metric
     ``<metric> mean``, ``std`` (sample, ddof=1), ``n``, ``min`` and ``max``.
 
     Runs with a ``skip_reason`` are dropped first (they are never averaged). ``by`` defaults
@@ -82,7 +130,8 @@ def aggregate(
         known = ", ".join(sorted(c for c in runs.columns if c.startswith(CFG_PREFIX))[:20])
         raise KeyError(f"no run has the grouping key(s) {missing}; cfg keys include: {known}")
     names = present_metrics(runs, metrics)
-    columns = [*keys, "n", "seeds", *(stat_column(m, s) for m in names for s in STATS)]
+    columns = [*keys, "n", "seeds", *PROVENANCE,
+               *(stat_column(m, s) for m in names for s in STATS)]
     if runs.empty:
         return pd.DataFrame(columns=columns)
     rows = []
@@ -92,6 +141,9 @@ def aggregate(
         row = dict(zip(keys, values, strict=True))
         row["n"] = len(group)
         row["seeds"] = _seeds_text(group)
+        row[EPOCHS] = _epochs_text(group)
+        row[WALL_MIN] = _wall_minutes(group)
+        row[COMMIT] = _commits_text(group)
         for metric in names:
             values_m = pd.to_numeric(group[metric], errors="coerce").dropna()
             row[stat_column(metric, "mean")] = values_m.mean()

@@ -13,7 +13,7 @@ from bstdg.report.aggregate import aggregate
 from bstdg.report.plots import plot_all
 from bstdg.report.published import published_results
 from bstdg.report.runs import load_runs, skipped_runs, usable_runs
-from bstdg.report.tables import measured_markdown, skipped_markdown, write_tables
+from bstdg.report.tables import skipped_markdown, summary_markdown, write_tables
 
 DATASET_KEY = "choice/data"
 PUBLISHED_CHOICES = ("matching", "all", "none")
@@ -68,7 +68,7 @@ def write_summary(sweep_dir: str | Path) -> list[Path]:
     runs = load_runs([sweep_dir])
     table = aggregate(runs)
     skipped = skipped_runs(runs)
-    md = (f"# Sweep summary: {sweep_dir.name}\n\n{measured_markdown(table)}\n\n"
+    md = (f"# Sweep summary: {sweep_dir.name}\n\n{summary_markdown(table)}\n\n"
           f"## Skipped runs ({len(skipped)}, not averaged)\n\n{skipped_markdown(skipped)}\n")
     paths = [sweep_dir / "summary.csv", sweep_dir / "summary.md"]
     _atomic_write(paths[0], table.to_csv(index=False))

@@ -2,6 +2,7 @@
 
 bstdg-report logs/train/multiruns/<stamp> --out reports/t_sweep
 bstdg-report 'logs/train/multiruns/*' --out reports/all --by experiment cfg/encoder.T
+bstdg-report --doc docs/results.yaml --out docs/results.md
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 from bstdg.report.aggregate import METRICS
 from bstdg.report.build import PUBLISHED_CHOICES, build_report
+from bstdg.report.results_doc import SpecError, build_results_doc
 from bstdg.report.runs import RUN_DIR, SKIP_REASON, NoRunsFoundError
 
 WANDB_PREFIX = "wandb:"
@@ -22,10 +24,18 @@ def parser() -> argparse.ArgumentParser:
         prog="bstdg-report",
         description="Aggregate bstdg runs (every metrics.json beneath the paths) into "
         "Markdown/CSV/LaTeX tables and PNG/SVG plots. Runs that did not finish are listed in "
-        "skipped.md, never averaged.",
+        "skipped.md, never averaged. With --doc SPEC, write one Markdown document (e.g. "
+        "docs/results.md) with a section per entry of the spec instead.",
     )
-    p.add_argument("paths", nargs="+", help="run dirs, multirun dirs or globs (quote globs)")
-    p.add_argument("--out", required=True, help="output directory (created)")
+    p.add_argument("paths", nargs="*", help="run dirs, multirun dirs or globs (quote globs)")
+    p.add_argument("--out", required=True,
+                   help="output directory (created); with --doc, the Markdown file to write")
+    p.add_argument("--doc", metavar="SPEC", default=None,
+                   help="a results spec (docs/results.yaml): write the document it describes "
+                   "to --out; its run paths are relative to --root")
+    p.add_argument("--root", default=None,
+                   help="with --doc: the directory the spec's run paths are relative to "
+                   "(default: the git checkout holding the spec, else the current directory)")
     p.add_argument("--by", nargs="+", default=None, metavar="KEY",
                    help="grouping columns, e.g. experiment cfg/encoder.T (default: experiment "
                    "plus every cfg/ key that varies across the runs, seeds excluded)")
@@ -38,8 +48,32 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _main_doc(args: argparse.Namespace) -> int:
+    """bstdg-report --doc SPEC --out FILE: the results document."""
+    command = " ".join(["bstdg-report", "--doc", args.doc, "--out", args.out,
+                        *(["--root", args.root] if args.root else [])])
+    try:
+        doc = build_results_doc(args.doc, args.out, root=args.root, command=command)
+    except (SpecError, OSError) as err:
+        print(f"bstdg-report: {err}", file=sys.stderr)
+        return 2
+    for result in doc.sections:
+        print(f"{result.section.title}: {result.n_runs} finished runs, verdict {result.verdict}")
+    for problem in doc.problems:
+        print(f"bstdg-report: {problem}", file=sys.stderr)
+    print(f"wrote {doc.out}")
+    return 1 if doc.problems else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.doc is not None:
+        if args.paths:
+            p.error("--doc takes its runs from the spec; give no run paths with it")
+        return _main_doc(args)
+    if not args.paths:
+        p.error("give run dirs, multirun dirs or globs (or --doc SPEC)")
     online = [p for p in args.paths if p.startswith(WANDB_PREFIX)]
     if online:
         print(f"bstdg-report: reading W&B projects ({', '.join(online)}) is not supported yet; "

@@ -16,7 +16,7 @@ def is_missing(value: Any) -> bool:
 
 def format_number(metric: str, value: Any) -> str:
     """Fractions (accuracies, shares) with 4 decimals, other metrics with 4 significant
-    digits (large counts as integers)."""
+    digits, trailing zeros kept (large counts as integers)."""
     if is_missing(value):
         return "–"
     value = float(value)
@@ -24,7 +24,22 @@ def format_number(metric: str, value: Any) -> str:
         return f"{value:.4f}"
     if abs(value) >= 10_000:
         return f"{value:,.0f}"
-    return f"{value:.4g}"
+    return f"{value:#.4g}".rstrip(".")  # trailing zeros kept: 16.00, 0.3030
+
+
+def is_accuracy(metric: str) -> bool:
+    """Accuracies (``test/acc``, ``test/acc_ties``, ``val/acc_best``, ...): shown in percent."""
+    return metric.rsplit("/", 1)[-1].startswith("acc")
+
+
+def format_percent(value: Any) -> str:
+    """A fraction as a percentage with 2 decimals (``0.97125`` -> ``97.12``; no % sign)."""
+    return "–" if is_missing(value) else f"{100.0 * float(value):.2f}"
+
+
+def format_minutes(value: Any) -> str:
+    """Minutes with 3 significant digits (``12.3``, ``0.412``)."""
+    return "–" if is_missing(value) else f"{float(value):.3g}"
 
 
 def format_key(value: Any) -> str:
@@ -40,11 +55,26 @@ def key_header(column: str) -> str:
     return column.removeprefix(CFG_PREFIX)
 
 
-def mean_std(row: pd.Series, metric: str, pm: str = " ± ") -> str:
-    """``mean ± std`` of one metric in an aggregated row (``mean`` alone for one run)."""
+def format_like(value: Any, template: str) -> str:
+    """``value`` with as many decimals as the formatted number ``template`` (``33.54`` ->
+    ``0.06``), so that a standard deviation reads at the precision of its mean."""
+    if is_missing(value):
+        return "–"
+    plain = template.replace(",", "")
+    if "e" in plain.lower() or not plain.lstrip("-").replace(".", "", 1).isdigit():
+        return f"{float(value):.4g}"
+    decimals = len(plain.split(".")[1]) if "." in plain else 0
+    return f"{float(value):,.{decimals}f}" if "," in template else f"{float(value):.{decimals}f}"
+
+
+def mean_std(row: pd.Series, metric: str, pm: str = " ± ", percent: bool = False) -> str:
+    """``mean ± std`` of one metric in an aggregated row (``mean`` alone for one run), the
+    std at the precision of the mean; ``percent`` shows an accuracy as a percentage
+    (``97.12 ± 0.08``)."""
     mean, std = row.get(stat_column(metric, "mean")), row.get(stat_column(metric, "std"))
     if is_missing(mean):
         return "–"
-    if is_missing(std):
-        return format_number(metric, mean)
-    return f"{format_number(metric, mean)}{pm}{format_number(metric, std)}"
+    if percent:
+        return format_percent(mean) + ("" if is_missing(std) else f"{pm}{format_percent(std)}")
+    text = format_number(metric, mean)
+    return text + ("" if is_missing(std) else f"{pm}{format_like(std, text)}")

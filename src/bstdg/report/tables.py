@@ -7,8 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from bstdg.report.formatting import format_key, is_missing, key_header, mean_std
+from bstdg.report.aggregate import COMMIT, EPOCHS, WALL_MIN
+from bstdg.report.formatting import (
+    format_key,
+    format_minutes,
+    is_accuracy,
+    is_missing,
+    key_header,
+    mean_std,
+)
 from bstdg.report.runs import RUN_DIR, SKIP_REASON
+
+# The headline metrics of the main table (mean ± std in percent); the rest go to the
+# "other metrics" table.
+HEADLINE_METRICS = ("test/acc", "test/acc_ties")
 
 
 def _metrics_of(agg: pd.DataFrame) -> list[str]:
@@ -31,16 +43,57 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join([line(header), line(["---"] * len(header)), *(line(r) for r in rows)])
 
 
+def _cell(row: pd.Series, column: str) -> str:
+    """A provenance or key cell of an aggregated row (``–`` when absent)."""
+    value = row.get(column)
+    if column == WALL_MIN:
+        return format_minutes(value)
+    return "–" if is_missing(value) or value == "" else format_key(value)
+
+
+def metric_header(metric: str) -> str:
+    """Column title of a metric: accuracies say they are in percent."""
+    return f"{metric} (%)" if is_accuracy(metric) else metric
+
+
 def measured_markdown(agg: pd.DataFrame) -> str:
-    """The aggregated table: grouping keys, n, seeds, then ``mean ± std`` per metric."""
+    """The main table: grouping keys, n, seeds, epochs, ``test/acc`` and ``test/acc_ties``
+    as mean ± std in percent, mean wall time per run (minutes) and the git commit(s)."""
     keys, metrics = _keys_of(agg), _metrics_of(agg)
-    header = [*(key_header(k) for k in keys), "n", "seeds", *metrics]
+    shown = [m for m in HEADLINE_METRICS if m in metrics]
+    header = [*(key_header(k) for k in keys), "n", "seeds", EPOCHS,
+              *(metric_header(m) for m in shown), "wall/run (min)", COMMIT]
     rows = [
-        [*(format_key(row[k]) for k in keys), str(row["n"]), row["seeds"],
-         *(mean_std(row, m) for m in metrics)]
+        [*(format_key(row[k]) for k in keys), str(row["n"]), row["seeds"] or "–",
+         _cell(row, EPOCHS), *(mean_std(row, m, percent=True) for m in shown),
+         _cell(row, WALL_MIN), _cell(row, COMMIT)]
         for _, row in agg.iterrows()
     ]
     return _md_table(header, rows)
+
+
+def details_markdown(agg: pd.DataFrame) -> str | None:
+    """The other metrics (mean ± std, accuracies in percent) per group; None if none."""
+    keys = _keys_of(agg)
+    metrics = [m for m in _metrics_of(agg) if m not in HEADLINE_METRICS]
+    if not metrics:
+        return None
+    header = [*(key_header(k) for k in keys), *(metric_header(m) for m in metrics)]
+    rows = [
+        [*(format_key(row[k]) for k in keys),
+         *(mean_std(row, m, percent=is_accuracy(m)) for m in metrics)]
+        for _, row in agg.iterrows()
+    ]
+    return _md_table(header, rows)
+
+
+def summary_markdown(agg: pd.DataFrame) -> str:
+    """The main table, then the other metrics under a heading (when there are any)."""
+    details = details_markdown(agg)
+    parts = [measured_markdown(agg)]
+    if details is not None:
+        parts += ["### Other metrics (mean ± std)", details]
+    return "\n\n".join(parts)
 
 
 def published_markdown(published: pd.DataFrame) -> str:
@@ -73,10 +126,12 @@ def report_markdown(
     keys = ", ".join(key_header(k) for k in _keys_of(agg)) or "(none)"
     parts = [
         "# Measured results",
-        f"{n_runs} finished runs in {len(agg)} groups, grouped by: {keys}. Cells are the mean "
-        "± sample standard deviation over the runs of a group (mean alone for one run); "
-        "table.csv has n, min and max per metric.",
-        measured_markdown(agg),
+        f"{n_runs} finished runs in {len(agg)} groups, grouped by: {keys}. Metric cells are "
+        "the mean ± sample standard deviation over the runs of a group (mean alone for one "
+        "run), accuracies in percent; epochs is trainer.max_epochs, wall/run the mean wall "
+        "time of a run, commit the short git hash (+dirty: the run's tree had uncommitted "
+        "changes). table.csv has n, min and max per metric.",
+        summary_markdown(agg),
     ]
     if published is not None and not published.empty:
         parts += ["## Published (not measured here)",
@@ -107,10 +162,11 @@ def measured_latex(agg: pd.DataFrame) -> str:
     """The aggregated table as a booktabs tabular (``mean $\\pm$ std``)."""
     keys, metrics = _keys_of(agg), _metrics_of(agg)
     header = [latex_escape(key_header(k)) for k in keys] + ["n"] + [
-        latex_escape(m) for m in metrics]
+        latex_escape(metric_header(m)) for m in metrics]
     rows = [
         [*(latex_escape(format_key(row[k])) for k in keys), str(row["n"]),
-         *(latex_escape(mean_std(row, m, " PM ")).replace(" PM ", r" $\pm$ ") for m in metrics)]
+         *(latex_escape(mean_std(row, m, " PM ", percent=is_accuracy(m))).replace(
+             " PM ", r" $\pm$ ") for m in metrics)]
         for _, row in agg.iterrows()
     ]
     return _latex_tabular(header, rows, "l" * len(keys) + "r" * (1 + len(metrics)))
@@ -129,7 +185,8 @@ def published_latex(published: pd.DataFrame) -> str:
 
 def report_latex(agg: pd.DataFrame, published: pd.DataFrame | None = None) -> str:
     """table.tex: booktabs tabulars (measured; published, marked, when given)."""
-    parts = ["% Measured: mean $\\pm$ sample std over seeds (bstdg-report).", measured_latex(agg)]
+    parts = ["% Measured: mean $\\pm$ sample std over seeds, accuracies in % (bstdg-report).",
+             measured_latex(agg)]
     if published is not None and not published.empty:
         parts += ["% Published (not measured here); BSTDG's own numbers are not public.",
                   published_latex(published)]

@@ -1,0 +1,686 @@
+"""docs/results.md from a spec (docs/results.yaml): one section per table row or sweep.
+
+    bstdg-report --doc docs/results.yaml --out docs/results.md
+
+    from bstdg.report.results_doc import build_results_doc
+    build_results_doc("docs/results.yaml", "docs/results.md")
+
+Each section of the spec names its runs (run dirs, multirun dirs or globs, relative to the
+repository root), an optional filter and grouping, the command that produces the runs, the
+protocol, the target (free text, and optionally machine-checkable targets compared with the
+mean over seeds) and the published rows to show beside the measured ones. A section whose
+runs do not exist yet says "not run yet" with its command instead of failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from bstdg.report.aggregate import (
+    COMMIT,
+    EPOCHS,
+    WALL_MIN,
+    aggregate,
+    default_group_keys,
+    stat_column,
+)
+from bstdg.report.formatting import (
+    format_key,
+    format_minutes,
+    format_number,
+    format_percent,
+    is_accuracy,
+    is_missing,
+    key_header,
+    mean_std,
+)
+from bstdg.report.published import published_results
+from bstdg.report.runs import (
+    CFG_PREFIX,
+    GLOB_CHARS,
+    RUN_DIR,
+    SKIP_REASON,
+    NoRunsFoundError,
+    load_runs,
+    skipped_runs,
+    usable_runs,
+)
+from bstdg.report.tables import _md_table
+from bstdg.utils.run_info import git_commit, git_dirty
+
+TOP_KEYS: dict[str, str] = {
+    "title": "heading of the generated file (default: Measured results)",
+    "intro": "free text under the heading",
+    "sections": "list of sections (required)",
+}
+SECTION_KEYS: dict[str, str] = {
+    "title": "section heading (required)",
+    "runs": "run dirs, multirun dirs or globs relative to the repository root (required)",
+    "command": "the exact command that produces the runs (required)",
+    "filter": "mapping key -> value or list of accepted values (experiment, cfg keys)",
+    "by": "grouping keys (default: experiment plus every cfg key that varies)",
+    "protocol": "free text: epochs, model selection, data split, ...",
+    "target": "free text target, printed as written",
+    "target_metric": "metric compared with target_value (mean over runs >= value)",
+    "target_value": "threshold for target_metric (a fraction for accuracies: 0.97)",
+    "targets": "list of {metric, at_least | at_most}: machine-checkable targets",
+    "min_runs": "fewest finished runs for a verdict (default 1)",
+    "published": "dataset name, or {dataset: name(s), methods: [names]}, or none",
+    "metrics": "extra metric columns for the measured table",
+    "notes": "free text printed under the section heading",
+}
+TARGET_KEYS: dict[str, str] = {
+    "metric": "metric name (test/acc; a name without '/' means test/<name>)",
+    "at_least": "met when the mean is >= this value",
+    "at_most": "met when the mean is <= this value",
+}
+PUBLISHED_KEYS: dict[str, str] = {
+    "dataset": "dataset name(s) of published.yaml",
+    "methods": "method names of published.yaml",
+}
+# Metric columns of every measured table, in order, with their headers.
+DOC_METRICS: tuple[tuple[str, str], ...] = (
+    ("test/acc", "acc (%)"),
+    ("test/acc_ties", "acc_ties (%)"),
+    ("test/hidden_spikes", "hidden spikes"),
+    ("test/hidden_spikes_before_decision", "hidden spikes before decision"),
+    ("test/decision_time", "decision step"),
+    ("test/no_output_spike_frac", "no-output frac"),
+)
+MET, MISSED, NOT_EVALUATED, NOT_RUN = "met", "missed", "not evaluated", "not run yet"
+DEFAULT_COMMAND = "bstdg-report --doc {spec} --out {out}"
+
+
+class SpecError(ValueError):
+    """The results spec is malformed (the message names the file, the key and the fix)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A machine-checkable target: the mean of ``metric`` at least / at most ``value``."""
+
+    metric: str
+    value: float
+    at_most: bool = False
+
+    def met(self, mean: float) -> bool:
+        return mean <= self.value if self.at_most else mean >= self.value
+
+    def text(self) -> str:
+        op = "≤" if self.at_most else "≥"
+        return f"`{self.metric}` {op} {_value_text(self.metric, self.value)}"
+
+
+@dataclass(frozen=True)
+class PublishedSpec:
+    """Which rows of published.yaml a section shows (empty tuple: no restriction)."""
+
+    datasets: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+
+    def rows(self) -> pd.DataFrame:
+        table = published_results()
+        if self.datasets:
+            table = table[table["dataset"].isin(self.datasets)]
+        if self.methods:
+            table = table[table["method"].isin(self.methods)]
+        return table.reset_index(drop=True)
+
+
+@dataclass
+class Section:
+    """One section of the results document."""
+
+    title: str
+    runs: list[str]
+    command: str
+    filter: dict[str, Any] = field(default_factory=dict)
+    by: list[str] | None = None
+    protocol: str | None = None
+    target: str | None = None
+    targets: list[Target] = field(default_factory=list)
+    min_runs: int = 1
+    published: PublishedSpec | None = None
+    metrics: list[str] = field(default_factory=list)
+    notes: str | None = None
+
+
+@dataclass
+class ResultsSpec:
+    """A parsed docs/results.yaml."""
+
+    path: Path
+    sections: list[Section]
+    title: str = "Measured results"
+    intro: str | None = None
+
+
+@dataclass
+class SectionResult:
+    """What one section measured: its markdown, verdicts and problems."""
+
+    section: Section
+    markdown: str
+    verdict: str
+    n_runs: int = 0
+    problems: list[str] = field(default_factory=list)
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# ----------------------------------------------------------------------------- spec parsing
+
+
+def _check_keys(where: str, path: Path, given: Mapping[str, Any], valid: Mapping[str, str]) -> None:
+    unknown = [k for k in given if k not in valid]
+    if unknown:
+        listing = "\n".join(f"  {k}: {desc}" for k, desc in valid.items())
+        raise SpecError(f"{path}: unknown key {unknown[0]!r} in {where}; valid keys:\n{listing}")
+
+
+def _text_list(value: Any, name: str, where: str, path: Path) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise SpecError(f"{path}: {where}: {name} must be a string or a list of strings, "
+                    f"got {value!r}")
+
+
+def _metric_name(name: str) -> str:
+    return name if "/" in name else f"test/{name}"
+
+
+def _number(value: Any, name: str, where: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{path}: {where}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _targets(raw: Mapping[str, Any], where: str, path: Path) -> list[Target]:
+    targets: list[Target] = []
+    if ("target_metric" in raw) != ("target_value" in raw):
+        raise SpecError(f"{path}: {where}: target_metric and target_value go together "
+                        "(e.g. target_metric: test/acc, target_value: 0.97)")
+    if "target_metric" in raw:
+        targets.append(Target(_metric_name(str(raw["target_metric"])),
+                              _number(raw["target_value"], "target_value", where, path)))
+    items = raw.get("targets") or []
+    if not isinstance(items, list):
+        raise SpecError(f"{path}: {where}: targets must be a list of "
+                        "{metric, at_least | at_most} mappings")
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise SpecError(f"{path}: {where}: each target must be a mapping, got {item!r}")
+        _check_keys(f"{where}, targets", path, item, TARGET_KEYS)
+        bounds = [k for k in ("at_least", "at_most") if k in item]
+        if "metric" not in item or len(bounds) != 1:
+            raise SpecError(f"{path}: {where}: a target needs metric and exactly one of "
+                            f"at_least / at_most, got {dict(item)!r}")
+        targets.append(Target(_metric_name(str(item["metric"])),
+                              _number(item[bounds[0]], bounds[0], where, path),
+                              at_most=bounds[0] == "at_most"))
+    return targets
+
+
+def _published(value: Any, where: str, path: Path) -> PublishedSpec | None:
+    if value in (None, False, "none"):
+        return None
+    if isinstance(value, str):
+        value = {"dataset": value}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{path}: {where}: published must be a dataset name, a mapping "
+                        f"{{dataset, methods}} or none, got {value!r}")
+    _check_keys(f"{where}, published", path, value, PUBLISHED_KEYS)
+    table = published_results()
+    spec = PublishedSpec(
+        tuple(_text_list(value.get("dataset", []), "published.dataset", where, path)),
+        tuple(_text_list(value.get("methods", []), "published.methods", where, path)),
+    )
+    for name, column, given in (("dataset", "dataset", spec.datasets),
+                                ("method", "method", spec.methods)):
+        known = sorted(table[column].unique())
+        for item in given:
+            if item not in known:
+                raise SpecError(f"{path}: {where}: unknown published {name} {item!r}; "
+                                f"published.yaml has: {', '.join(known)}")
+    return spec
+
+
+def _section(raw: Any, index: int, path: Path) -> Section:
+    where = f"section {index + 1}"
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{path}: {where} must be a mapping with title, runs, command, ...")
+    if isinstance(raw.get("title"), str):
+        where = f"section {index + 1} ({raw['title']!r})"
+    _check_keys(where, path, raw, SECTION_KEYS)
+    missing = [k for k in ("title", "runs", "command") if not raw.get(k)]
+    if missing:
+        raise SpecError(f"{path}: {where}: missing required key {missing[0]!r}")
+    filt = raw.get("filter") or {}
+    if not isinstance(filt, Mapping):
+        raise SpecError(f"{path}: {where}: filter must be a mapping key -> value, got {filt!r}")
+    min_runs = raw.get("min_runs", 1)
+    if isinstance(min_runs, bool) or not isinstance(min_runs, int) or min_runs < 1:
+        raise SpecError(f"{path}: {where}: min_runs must be an integer >= 1, got {min_runs!r}")
+    by = raw.get("by")
+    return Section(
+        title=str(raw["title"]),
+        runs=_text_list(raw["runs"], "runs", where, path),
+        command=str(raw["command"]).strip(),
+        filter=dict(filt),
+        by=None if by is None else _text_list(by, "by", where, path),
+        protocol=_optional_text(raw.get("protocol")),
+        target=_optional_text(raw.get("target")),
+        targets=_targets(raw, where, path),
+        min_runs=min_runs,
+        published=_published(raw.get("published"), where, path),
+        metrics=[_metric_name(m) for m in _text_list(raw.get("metrics", []), "metrics",
+                                                      where, path)],
+        notes=_optional_text(raw.get("notes")),
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else " ".join(str(value).split())
+
+
+def load_spec(path: str | Path) -> ResultsSpec:
+    """Parse and validate a results spec; :class:`SpecError` names the file and the key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise SpecError(f"cannot read the results spec {path}: {err}") from err
+    except yaml.YAMLError as err:
+        raise SpecError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{path}: the spec must be a mapping with a 'sections' list")
+    _check_keys("the top level", path, raw, TOP_KEYS)
+    sections = raw.get("sections")
+    if not isinstance(sections, list) or not sections:
+        raise SpecError(f"{path}: 'sections' must be a non-empty list of sections")
+    return ResultsSpec(path=path, sections=[_section(s, i, path) for i, s in enumerate(sections)],
+                       title=str(raw.get("title") or "Measured results"),
+                       intro=_optional_text(raw.get("intro")))
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def _expand(root: Path, entry: str) -> tuple[list[Path], bool]:
+    """The paths an entry names under ``root`` and whether any exists."""
+    path = Path(entry) if Path(entry).is_absolute() else root / entry
+    if GLOB_CHARS & set(entry):
+        matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+        return matches, bool(matches)
+    return [path], path.exists()
+
+
+def _column(runs: pd.DataFrame, key: str) -> str | None:
+    for name in (key, f"{CFG_PREFIX}{key}"):
+        if name in runs:
+            return name
+    return None
+
+
+def _decoded(cell: Any) -> Any:
+    """Lists and dicts were stored as compact JSON text by the loader: parse them back."""
+    if isinstance(cell, str) and cell[:1] in "[{":
+        try:
+            return json.loads(cell)
+        except ValueError:
+            return cell
+    return cell
+
+
+def _matches(cell: Any, wanted: Any) -> bool:
+    """A run's value equals the filter value (or one of a list of accepted values)."""
+    if is_missing(cell):
+        return False
+    value = _decoded(cell)
+    candidates = [wanted, *wanted] if isinstance(wanted, list) else [wanted]
+    return any(value == c or str(value) == str(c) for c in candidates)
+
+
+def filter_runs(runs: pd.DataFrame, filt: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+    """The runs whose values match every ``filt`` entry, and the filter keys no run has.
+
+    A run that has none of the filter keys (an unreadable ``metrics.json``) is kept when it is
+    skipped anyway, so that it is listed rather than lost."""
+    keep = pd.Series(True, index=runs.index)
+    unknown_to_run = pd.Series(True, index=runs.index)
+    absent = []
+    for key, wanted in filt.items():
+        column = _column(runs, key)
+        if column is None:
+            absent.append(key)
+            keep &= False
+            continue
+        keep &= runs[column].map(lambda cell, w=wanted: _matches(cell, w))
+        unknown_to_run &= runs[column].map(is_missing)
+    if filt:
+        keep |= unknown_to_run & runs[SKIP_REASON].notna()
+    return runs[keep], absent
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _value_text(metric: str, value: float) -> str:
+    return f"{format_percent(value)} %" if is_accuracy(metric) else format_number(metric, value)
+
+
+def _filter_text(filt: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in filt.items())
+
+
+def _group_label(row: pd.Series, keys: Sequence[str]) -> str:
+    return ", ".join(f"{key_header(k)} = {format_key(row[k])}" for k in keys)
+
+
+def _keys_of(agg: pd.DataFrame) -> list[str]:
+    return list(agg.columns[: list(agg.columns).index("n")])
+
+
+def measured_table(agg: pd.DataFrame, extra: Sequence[str] = ()) -> str:
+    """The section's table: keys, n, seeds, epochs, the :data:`DOC_METRICS` (accuracies in
+    percent, mean ± std), the ``extra`` metrics present, wall time per run and commit."""
+    keys = _keys_of(agg)
+    shown = [(m, label) for m, label in DOC_METRICS if stat_column(m, "mean") in agg]
+    shown += [(m, m) for m in extra
+              if stat_column(m, "mean") in agg and m not in dict(DOC_METRICS)]
+    header = [*(key_header(k) for k in keys), "n", "seeds", EPOCHS,
+              *(label for _, label in shown), "wall/run (min)", COMMIT]
+    rows = []
+    for _, row in agg.iterrows():
+        epochs = row.get(EPOCHS)
+        rows.append([*(format_key(row[k]) for k in keys), str(row["n"]), row["seeds"] or "–",
+                     epochs if isinstance(epochs, str) and epochs else "–",
+                     *(mean_std(row, m, percent=is_accuracy(m)) for m, _ in shown),
+                     format_minutes(row.get(WALL_MIN)), row.get(COMMIT) or "–"])
+    return _md_table(header, rows)
+
+
+def published_table(published: pd.DataFrame) -> str:
+    """Published rows, each accuracy marked ``(published)``; BSTDG's own stay unknown."""
+    rows = []
+    for _, r in published.iterrows():
+        acc = ("unknown (not public)" if is_missing(r["acc_percent"])
+               else f"{float(r['acc_percent']):.1f} (published)")
+        note = "" if is_missing(r["note"]) else f" ({r['note']})"
+        rows.append([r["method"], r["dataset"], r["weights"], r["structure"], acc,
+                     f"{r['evidence']}{note}", r["citation"]])
+    return _md_table(["method", "dataset", "weights", "structure", "test acc (%)", "evidence",
+                      "source"], rows)
+
+
+def _relative(path: str, root: Path) -> str:
+    """``path`` relative to ``root`` when it lies beneath it, else unchanged."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
+
+
+def skipped_table(skipped: pd.DataFrame, root: Path) -> str:
+    rows = [[f"`{_relative(r[RUN_DIR], root)}`", format_key(r.get("experiment")),
+             format_key(r.get("seed")), r[SKIP_REASON]] for _, r in skipped.iterrows()]
+    return _md_table(["run", "experiment", "seed", "reason"], rows)
+
+
+def _verdicts(section: Section, agg: pd.DataFrame) -> tuple[list[str], str]:
+    """One line per target and group, and the section's overall verdict."""
+    if not section.targets:
+        return [], "–"
+    if agg.empty:
+        return [f"{t.text()}: **{NOT_EVALUATED}** (no finished run)" for t in section.targets], \
+            NOT_EVALUATED
+    keys = _keys_of(agg)
+    lines, outcomes = [], []
+    for target in section.targets:
+        for _, row in agg.iterrows():
+            where = f" ({_group_label(row, keys)})" if len(agg) > 1 and keys else ""
+            mean = row.get(stat_column(target.metric, "mean"))
+            n = row.get(stat_column(target.metric, "n"))
+            if is_missing(mean):
+                lines.append(f"{target.text()}{where}: **{NOT_EVALUATED}** (no run has "
+                             f"`{target.metric}`)")
+                outcomes.append(NOT_EVALUATED)
+                continue
+            measured = f"mean {_value_text(target.metric, mean)} over {int(n)} runs"
+            if int(n) < section.min_runs:
+                lines.append(f"{target.text()}{where}: **{NOT_EVALUATED}** ({measured}; the "
+                             f"target needs ≥ {section.min_runs} runs)")
+                outcomes.append(NOT_EVALUATED)
+                continue
+            verdict = MET if target.met(float(mean)) else MISSED
+            lines.append(f"{target.text()}{where}: {measured}: **{verdict}**")
+            outcomes.append(verdict)
+    if MISSED in outcomes:
+        n_met = outcomes.count(MET)
+        overall = MISSED if len(outcomes) == 1 else f"{MISSED} ({n_met} of {len(outcomes)} met)"
+    elif NOT_EVALUATED in outcomes:
+        overall = NOT_EVALUATED
+    else:
+        overall = MET
+    return lines, overall
+
+
+def _runs_text(section: Section) -> str:
+    runs = ", ".join(f"`{r}`" for r in section.runs)
+    return runs + (f" (filter: {_filter_text(section.filter)})" if section.filter else "")
+
+
+def _load(section: Section, root: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Every run beneath the section's paths (empty when none) and the entries not found."""
+    found = [_expand(root, entry) for entry in section.runs]
+    missing = [entry for entry, (_, exists) in zip(section.runs, found, strict=True)
+               if not exists]
+    paths = [p for items, exists in found if exists for p in items]
+    if not paths:
+        return pd.DataFrame(), missing
+    try:
+        return load_runs(paths), missing
+    except NoRunsFoundError:
+        return pd.DataFrame(), missing
+
+
+def render_section(section: Section, root: str | Path) -> SectionResult:
+    """The Markdown of one section: measured table, target, published rows, skipped runs."""
+    root = Path(root)
+    head = [f"**Command:** `{section.command}`", f"**Runs:** {_runs_text(section)}"]
+    if section.protocol:
+        head.append(f"**Protocol:** {section.protocol}")
+    parts = [f"## {section.title}", *([section.notes] if section.notes else []),
+             "  \n".join(head)]
+    problems: list[str] = []
+    target_lines = [section.target] if section.target else []
+    body: list[str] = []
+    agg = pd.DataFrame()
+    n_runs = 0
+
+    loaded, missing = _load(section, root)
+    runs, absent = filter_runs(loaded, section.filter) if not loaded.empty else (loaded, [])
+    if runs.empty:
+        if loaded.empty:
+            why = f"no metrics.json at or beneath {', '.join(f'`{r}`' for r in section.runs)}"
+        else:
+            why = f"no run matches the filter {_filter_text(section.filter)}"
+            if absent:
+                why += f"; no run has the key(s) {', '.join(absent)}"
+        body.append(f"**{NOT_RUN.capitalize()}:** `{section.command}` ({why}).")
+        lines, _ = _verdicts(section, agg)
+        verdict = NOT_RUN
+    else:
+        skipped, usable = skipped_runs(runs), usable_runs(runs)
+        n_runs = len(usable)
+        if not usable.empty:
+            try:
+                by = section.by if section.by is not None else default_group_keys(runs)
+                agg = aggregate(runs, by=by)
+            except KeyError as err:
+                message = err.args[0] if err.args else str(err)
+                problems.append(f"{section.title}: {message}")
+                body.append(f"**Cannot group the runs:** {message}.")
+        if not agg.empty:
+            keys = ", ".join(key_header(k) for k in _keys_of(agg)) or "(none)"
+            body += [f"**Measured** ({n_runs} finished runs, grouped by {keys}; accuracies "
+                     "in %, mean ± sample std over the runs of a group):",
+                     measured_table(agg, section.metrics)]
+        elif usable.empty:
+            body.append(f"**No finished run yet** ({len(skipped)} started, listed below); "
+                        f"command: `{section.command}`.")
+        lines, verdict = _verdicts(section, agg)
+        body.append(f"**Skipped runs** ({len(skipped)}, not averaged): "
+                    + ("none." if skipped.empty else f"\n\n{skipped_table(skipped, root)}"))
+    if missing and not loaded.empty:
+        body.append(f"Not found: {', '.join(f'`{m}`' for m in missing)}.")
+    target_lines += lines
+    if target_lines:
+        parts.append("**Target:** " + target_lines[0] if len(target_lines) == 1 else
+                     "**Target:**\n\n" + "\n".join(f"- {line}" for line in target_lines))
+    parts += body
+    if section.published is not None:
+        rows = section.published.rows()
+        if not rows.empty:
+            parts += ["**Published** (the papers' numbers, not measured here):",
+                      published_table(rows)]
+    return SectionResult(section, "\n\n".join(parts), verdict, n_runs, problems, agg)
+
+
+# ----------------------------------------------------------------------------- document
+
+
+def _git_toplevel(start: Path) -> Path | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start,
+                             capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+
+def default_root(spec_path: str | Path) -> Path:
+    """The git checkout holding the spec file, else the current directory."""
+    return _git_toplevel(Path(spec_path).resolve().parent) or Path.cwd()
+
+
+def _commit_text(root: Path) -> str:
+    commit = git_commit(root)
+    if commit is None:
+        return "an unknown commit (not a git checkout)"
+    return f"commit {commit[:7]}" + (" (+dirty: uncommitted changes)" if git_dirty(root) else "")
+
+
+def _headline(agg: pd.DataFrame) -> str:
+    """acc / acc_ties of a one-group section (mean ± std, %); the acc range of several."""
+    if agg.empty:
+        return "–"
+    if len(agg) == 1:
+        row = agg.iloc[0]
+        return " / ".join(mean_std(row, m, percent=True) for m in ("test/acc", "test/acc_ties")
+                          if stat_column(m, "mean") in agg)
+    means = agg[stat_column("test/acc", "mean")] * 100.0
+    return f"{len(agg)} groups, acc {means.min():.2f}–{means.max():.2f}"
+
+
+def _overview(results: Sequence[SectionResult]) -> str:
+    rows = []
+    for r in results:
+        target = r.section.target or ("; ".join(t.text() for t in r.section.targets) or "–")
+        rows.append([f"[{r.section.title}](#{_anchor(r.section.title)})", str(r.n_runs),
+                     _headline(r.table), target, r.verdict])
+    return _md_table(["section", "finished runs", "acc / acc_ties (%)", "target", "verdict"],
+                     rows)
+
+
+def _anchor(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces as hyphens."""
+    kept = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
+    return kept.replace(" ", "-")
+
+
+@dataclass
+class ResultsDoc:
+    """The generated document and what went into it."""
+
+    text: str
+    sections: list[SectionResult]
+    out: Path | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for s in self.sections for p in s.problems]
+
+
+def results_markdown(
+    spec: ResultsSpec,
+    root: str | Path,
+    command: str,
+    now: dt.datetime | None = None,
+) -> ResultsDoc:
+    """The whole document: generated-by header, overview of verdicts, one section each."""
+    root = Path(root)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    results = [render_section(s, root) for s in spec.sections]
+    spec_rel = _relative(str(spec.path.resolve()), root.resolve())
+    header = (
+        f"<!-- Generated file: do not edit. Edit {spec_rel} and rerun: {command} -->\n\n"
+        f"# {spec.title}\n\n"
+        f"Generated by `{command}` on {now:%Y-%m-%d %H:%M} UTC from {_commit_text(root)}; "
+        f"edit `{spec_rel}`, not this file. Accuracies are test-set percentages, mean ± sample "
+        "std over the runs (seeds) of a group; verdicts compare the mean with the target. Runs "
+        "that failed or did not finish are listed under their section, never averaged."
+    )
+    parts = [header]
+    if spec.intro:
+        parts.append(spec.intro)
+    parts += [_overview(results), *(r.markdown for r in results)]
+    return ResultsDoc("\n\n".join(parts) + "\n", results)
+
+
+def build_results_doc(
+    spec_path: str | Path,
+    out: str | Path | None = None,
+    root: str | Path | None = None,
+    command: str | None = None,
+    now: dt.datetime | None = None,
+) -> ResultsDoc:
+    """Read the spec, render every section from the runs beneath ``root`` (default: the git
+    checkout holding the spec) and write ``out`` (when given, atomically)."""
+    spec = load_spec(spec_path)
+    root = Path(root) if root is not None else default_root(spec_path)
+    if command is None:
+        rel = {name: _relative(str(Path(p).resolve()), root.resolve())
+               for name, p in (("spec", spec_path), ("out", out or "docs/results.md"))}
+        command = DEFAULT_COMMAND.format(**rel)
+    doc = results_markdown(spec, root, command, now)
+    if out is not None:
+        out = Path(out)
+        if out.is_dir():
+            raise IsADirectoryError(f"the results document goes to a file (e.g. "
+                                    f"docs/results.md), but {out} is a directory")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        tmp.write_text(doc.text)
+        os.replace(tmp, out)
+        doc.out = out
+    return doc
+
+
+__all__ = [
+    "DOC_METRICS", "PublishedSpec", "ResultsDoc", "ResultsSpec", "Section", "SectionResult",
+    "SpecError", "Target", "build_results_doc", "default_root", "filter_runs", "load_spec",
+    "render_section", "results_markdown",
+]
