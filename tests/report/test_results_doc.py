@@ -208,3 +208,24 @@ def test_the_repository_spec_parses_and_renders_without_runs(tmp_path: Path) -> 
     assert len(spec.sections) >= 8 and all(s.command for s in spec.sections)
     doc = build_results_doc(REPO / "docs" / "results.yaml", root=tmp_path, now=NOW)
     assert doc.problems == [] and doc.text.count("**Not run yet:**") == len(spec.sections)
+
+
+def test_at_most_targets_and_the_shorthand(repo: Path) -> None:
+    spec = repo / "docs" / "at_most.yaml"
+    spec.write_text("""\
+sections:
+  - title: spikes
+    runs: logs/tables/mnist
+    filter: {experiment: mnist_bstdg}
+    command: c
+    targets: [{metric: hidden_spikes, at_most: 60}, {metric: test/decision_time, at_most: 10}]
+  - {title: short, runs: logs/tables/mnist, filter: {experiment: mnist_bstdg}, command: c,
+     target_metric: test/acc, target_value: 0.975}
+""")
+    doc = build_results_doc(spec, root=repo, now=NOW)
+    sections = _sections(doc.text)
+    assert "`test/hidden_spikes` ≤ 60: mean 52.00 over 3 runs: **met**" in sections["spikes"]
+    assert "`test/decision_time` ≤ 10: mean 16.00 over 3 runs: **missed**" in sections["spikes"]
+    assert "**Target:** `test/acc` ≥ 97.50 %: mean 97.50 % over 3 runs: **met**" \
+        in sections["short"]
+    assert [r.verdict for r in doc.sections] == ["missed (1 of 2 met)", "met"]

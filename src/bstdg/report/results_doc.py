@@ -100,6 +100,7 @@ DOC_METRICS: tuple[tuple[str, str], ...] = (
 )
 MET, MISSED, NOT_EVALUATED, NOT_RUN = "met", "missed", "not evaluated", "not run yet"
 DEFAULT_COMMAND = "bstdg-report --doc {spec} --out {out}"
+TOLERANCE = 1e-9
 
 
 class SpecError(ValueError):
@@ -115,11 +116,14 @@ class Target:
     at_most: bool = False
 
     def met(self, mean: float) -> bool:
-        return mean <= self.value if self.at_most else mean >= self.value
+        """Compare the mean with the value; a float rounding error (1e-9) does not miss."""
+        return mean <= self.value + TOLERANCE if self.at_most else mean >= self.value - TOLERANCE
 
     def text(self) -> str:
         op = "≤" if self.at_most else "≥"
-        return f"`{self.metric}` {op} {_value_text(self.metric, self.value)}"
+        value = (_value_text(self.metric, self.value) if is_accuracy(self.metric)
+                 else f"{self.value:g}")
+        return f"`{self.metric}` {op} {value}"
 
 
 @dataclass(frozen=True)
