@@ -229,3 +229,19 @@ sections:
     assert "**Target:** `test/acc` ≥ 97.50 %: mean 97.50 % over 3 runs: **met**" \
         in sections["short"]
     assert [r.verdict for r in doc.sections] == ["missed (1 of 2 met)", "met"]
+
+
+def test_readme_block_gets_the_overview(repo: Path) -> None:
+    readme = repo / "README.md"
+    readme.write_text("# Project\n\nintro\n<!-- results:begin -->\nold table\n"
+                      "<!-- results:end -->\n\n## Next\n")
+    out = repo / "docs" / "results.md"
+    assert main(["--doc", str(repo / "docs" / "results.yaml"), "--out", str(out),
+                 "--root", str(repo), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# Project\n\nintro\n")
+    assert text.endswith("<!-- results:end -->\n\n## Next\n")
+    assert "[MNIST 600](docs/results.md#mnist-600) | 3 | 97.50 ± 0.50 / 98.50 ± 0.50" in text
+    readme.write_text("# no markers\n")
+    assert main(["--doc", str(repo / "docs" / "results.yaml"), "--out", str(out),
+                 "--root", str(repo), "--readme", str(readme)]) == 2

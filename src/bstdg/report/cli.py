@@ -8,12 +8,13 @@ bstdg-report --doc docs/results.yaml --out docs/results.md
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from bstdg.report.aggregate import METRICS
 from bstdg.report.build import PUBLISHED_CHOICES, build_report
-from bstdg.report.results_doc import SpecError, build_results_doc
+from bstdg.report.results_doc import SpecError, build_results_doc, update_readme_block
 from bstdg.report.runs import RUN_DIR, SKIP_REASON, NoRunsFoundError
 
 WANDB_PREFIX = "wandb:"
@@ -30,6 +31,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="run dirs, multirun dirs or globs (quote globs)")
     p.add_argument("--out", required=True,
                    help="output directory (created); with --doc, the Markdown file to write")
+    p.add_argument("--readme", metavar="FILE", default=None,
+                   help="with --doc: also put the overview table between the results:begin / "
+                   "results:end markers of FILE (e.g. README.md)")
     p.add_argument("--doc", metavar="SPEC", default=None,
                    help="a results spec (docs/results.yaml): write the document it describes "
                    "to --out; its run paths are relative to --root")
@@ -51,9 +55,13 @@ def parser() -> argparse.ArgumentParser:
 def _main_doc(args: argparse.Namespace) -> int:
     """bstdg-report --doc SPEC --out FILE: the results document."""
     command = " ".join(["bstdg-report", "--doc", args.doc, "--out", args.out,
-                        *(["--root", args.root] if args.root else [])])
+                        *(["--root", args.root] if args.root else []),
+                        *(["--readme", args.readme] if args.readme else [])])
     try:
         doc = build_results_doc(args.doc, args.out, root=args.root, command=command)
+        if args.readme:
+            link = os.path.relpath(args.out, os.path.dirname(os.path.abspath(args.readme)))
+            update_readme_block(args.readme, doc, link)
     except (SpecError, OSError) as err:
         print(f"bstdg-report: {err}", file=sys.stderr)
         return 2

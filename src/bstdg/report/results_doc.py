@@ -599,11 +599,12 @@ def _headline(agg: pd.DataFrame) -> str:
     return f"{len(agg)} groups, acc {means.min():.2f}–{means.max():.2f}"
 
 
-def _overview(results: Sequence[SectionResult]) -> str:
+def _overview(results: Sequence[SectionResult], link: str = "") -> str:
+    """One row per section; headings are linked as ``{link}#anchor``."""
     rows = []
     for r in results:
         target = r.section.target or ("; ".join(t.text() for t in r.section.targets) or "–")
-        rows.append([f"[{r.section.title}](#{_anchor(r.section.title)})", str(r.n_runs),
+        rows.append([f"[{r.section.title}]({link}#{_anchor(r.section.title)})", str(r.n_runs),
                      _headline(r.table), target, r.verdict])
     return _md_table(["section", "finished runs", "acc / acc_ties (%)", "target", "verdict"],
                      rows)
@@ -654,6 +655,28 @@ def results_markdown(
     return ResultsDoc("\n\n".join(parts) + "\n", results)
 
 
+README_BEGIN = "<!-- results:begin -->"
+README_END = "<!-- results:end -->"
+
+
+def update_readme_block(readme: str | Path, doc: ResultsDoc, doc_link: str) -> Path:
+    """Replace the lines between ``README_BEGIN`` and ``README_END`` in ``readme`` with the
+    document's overview table (section links pointing into ``doc_link``)."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
+        raise SpecError(f"{readme} must hold exactly one '{README_BEGIN}' line and one "
+                        f"'{README_END}' line where the results overview goes; add them")
+    head, rest = text.split(README_BEGIN)
+    _, tail = rest.split(README_END)
+    block = (f"{README_BEGIN}\n<!-- generated from {doc_link} by bstdg-report --doc; do not edit "
+             f"-->\n{_overview(doc.sections, doc_link)}\n{README_END}")
+    tmp = readme.with_name(f".{readme.name}.{os.getpid()}.tmp")
+    tmp.write_text(head + block + tail)
+    os.replace(tmp, readme)
+    return readme
+
+
 def build_results_doc(
     spec_path: str | Path,
     out: str | Path | None = None,
@@ -686,5 +709,5 @@ def build_results_doc(
 __all__ = [
     "DOC_METRICS", "PublishedSpec", "ResultsDoc", "ResultsSpec", "Section", "SectionResult",
     "SpecError", "Target", "build_results_doc", "default_root", "filter_runs", "load_spec",
-    "render_section", "results_markdown",
+    "render_section", "results_markdown", "update_readme_block",
 ]
