@@ -14,6 +14,7 @@ from bstdg.report.plots import plot_all
 from bstdg.report.published import published_results
 from bstdg.report.runs import load_runs, skipped_runs, usable_runs
 from bstdg.report.tables import skipped_markdown, summary_markdown, write_tables
+from bstdg.report.wandb_runs import WANDB_PREFIX, load_wandb_runs
 
 DATASET_KEY = "choice/data"
 PUBLISHED_CHOICES = ("matching", "all", "none")
@@ -43,6 +44,17 @@ def published_for(runs: pd.DataFrame, which: str = "matching") -> pd.DataFrame |
     return published_results(usable_runs(runs)[DATASET_KEY].dropna().unique())
 
 
+def load_any(paths: Iterable[str | Path] | str | Path) -> pd.DataFrame:
+    """Local run folders and ``wandb:ENTITY/PROJECT`` projects, one table."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = list(paths)
+    online = [str(p) for p in paths if str(p).startswith(WANDB_PREFIX)]
+    local = [p for p in paths if not str(p).startswith(WANDB_PREFIX)]
+    frames = ([load_runs(local)] if local else []) + ([load_wandb_runs(online)] if online else [])
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 def build_report(
     paths: Iterable[str | Path] | str | Path,
     out: str | Path,
@@ -51,8 +63,9 @@ def build_report(
     plots: bool = True,
     published: str = "matching",
 ) -> Report:
-    """Load every run beneath ``paths``, aggregate, write tables (and plots) into ``out``."""
-    runs = load_runs(paths)
+    """Load every run beneath ``paths`` (``wandb:ENTITY/PROJECT`` entries through the W&B
+    API), aggregate, write tables (and plots) into ``out``."""
+    runs = load_any(paths)
     table = aggregate(runs, by=by, metrics=metrics)
     keys = list(table.columns[: list(table.columns).index("n")])
     skipped = skipped_runs(runs)

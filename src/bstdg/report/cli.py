@@ -17,8 +17,6 @@ from bstdg.report.build import PUBLISHED_CHOICES, build_report
 from bstdg.report.results_doc import SpecError, build_results_doc, update_readme_block
 from bstdg.report.runs import RUN_DIR, SKIP_REASON, NoRunsFoundError
 
-WANDB_PREFIX = "wandb:"
-
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -82,15 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main_doc(args)
     if not args.paths:
         p.error("give run dirs, multirun dirs or globs (or --doc SPEC)")
-    online = [p for p in args.paths if p.startswith(WANDB_PREFIX)]
-    if online:
-        print(f"bstdg-report: reading W&B projects ({', '.join(online)}) is not supported yet; "
-              "sync the offline runs and pass their run directories instead.", file=sys.stderr)
-        return 2
     try:
         report = build_report(args.paths, args.out, by=args.by, metrics=args.metrics,
                               plots=not args.no_plots, published=args.published)
-    except (NoRunsFoundError, KeyError) as err:
+    except (NoRunsFoundError, KeyError, ValueError) as err:
         print(f"bstdg-report: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     n_used = int(report.table["n"].sum()) if not report.table.empty else 0
