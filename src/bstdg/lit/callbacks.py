@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_only
+
+from bstdg.utils.metrics_file import TEST_SAMPLES_FILE
 
 
 def _sync(device: torch.device) -> None:
@@ -159,3 +164,44 @@ class ResumableModelCheckpoint(ModelCheckpoint):
         self.kth_best_model_path = state_dict.get("kth_best_model_path", "")
         self.kth_value = state_dict.get("kth_value", self.kth_value)
         self.best_k_models = dict(state_dict.get("best_k_models", {}))
+
+
+class PerSampleResults(pl.Callback):
+    """Writes per-sample test results to ``<default_root_dir>/test_samples.npz``, for
+    distributions that epoch means hide (decision-time histograms in ``bstdg-report``).
+
+    Arrays, one entry per test sample: ``label``, ``pred`` (the module's decision),
+    ``decision_time`` (first output spike step, T if none), ``hidden_spikes`` and
+    ``hidden_spikes_before_decision``; scalar ``T``. One extra forward pass over the test
+    set after the test epoch (rank zero only), written atomically.
+    """
+
+    @rank_zero_only
+    @torch.no_grad()
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        loaders = trainer.test_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        if loader is None or not hasattr(pl_module, "encoder"):
+            return
+        from bstdg.lit.spike_stats import spike_statistics
+        from bstdg.snn.readout import decide
+
+        T = int(pl_module.T)
+        columns: dict[str, list[np.ndarray]] = {name: [] for name in (
+            "label", "pred", "decision_time", "hidden_spikes", "hidden_spikes_before_decision")}
+        for x, y in loader:
+            x, y = x.to(pl_module.device), y.to(pl_module.device)
+            t_in = pl_module.encoder(x)
+            out = pl_module.net(t_in)
+            stats = spike_statistics(t_in, out, T)
+            pred = decide(out.out_times, out.v_fire, out.v_end, T, pl_module.fallback)
+            values = {"label": y, "pred": pred, **{k: stats[k] for k in list(columns)[2:]}}
+            for name, value in values.items():
+                columns[name].append(value.cpu().numpy())
+        if not columns["label"]:
+            return
+        path = Path(trainer.default_root_dir) / TEST_SAMPLES_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        np.savez_compressed(tmp, T=T, **{k: np.concatenate(v) for k, v in columns.items()})
+        os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -14,6 +15,7 @@ from bstdg.report.aggregate import stat_column
 from bstdg.report.curves import epoch_curves
 from bstdg.report.formatting import format_key, key_header
 from bstdg.report.runs import RUN_DIR, usable_runs
+from bstdg.utils.metrics_file import TEST_SAMPLES_FILE
 
 T_KEY = "cfg/encoder.T"
 ACC = "test/acc"
@@ -125,6 +127,30 @@ def plot_decision_time(agg: pd.DataFrame, out: str | Path) -> list[Path]:
                  "decision time per group (mean ± std over runs)", out, "decision_time")
 
 
+def plot_decision_time_histogram(runs: pd.DataFrame, out: str | Path, by: Sequence[str],
+                                 ) -> list[Path]:
+    """Histogram of per-sample decision steps (``RUN/test_samples.npz``), one per group,
+    pooled over its runs; samples with no output spike are counted at T."""
+    pooled: dict[str, list[np.ndarray]] = {}
+    for _, row in usable_runs(runs).iterrows():
+        path = Path(row[RUN_DIR]) / TEST_SAMPLES_FILE
+        if path.is_file():
+            with np.load(path) as data:
+                pooled.setdefault(group_label(row, by), []).append(data["decision_time"])
+    if not pooled:
+        return []
+    fig = _figure()
+    ax = fig.add_subplot()
+    for label, parts in pooled.items():
+        times = np.concatenate(parts)
+        ax.hist(times, bins=min(64, int(times.max()) + 1), histtype="step", density=True,
+                label=f"{label} (median {np.median(times):g})")
+    ax.set(xlabel="decision step (first output spike)", ylabel="share of test samples",
+           title="decision time per test sample")
+    ax.legend(fontsize="small")
+    return save_figure(fig, out, "decision_time_hist")
+
+
 def plot_inference_time(agg: pd.DataFrame, out: str | Path) -> list[Path]:
     """Inference µs per sample per group: full window and early exit."""
     candidates = [("time/infer_us_per_sample", "full window"),
@@ -175,5 +201,6 @@ def plot_all(agg: pd.DataFrame, runs: pd.DataFrame, out: str | Path) -> list[Pat
         *plot_acc_vs_hidden_spikes(agg, out),
         *plot_learning_curves(runs, out, by),
         *plot_decision_time(agg, out),
+        *plot_decision_time_histogram(runs, out, by),
         *plot_inference_time(agg, out),
     ]

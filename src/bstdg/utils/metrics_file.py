@@ -11,6 +11,9 @@ from typing import Any
 
 import torch
 
+# Per-sample test results of a run (bstdg.lit.callbacks.PerSampleResults), beside metrics.json.
+TEST_SAMPLES_FILE = "test_samples.npz"
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
