@@ -6,13 +6,18 @@ bstdg-train -m experiment=mnist_bstdg encoder.T=16,64,256
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from bstdg.utils.checkpoint import instantiate_model, weights_only_kwargs
+from bstdg.utils.checks import ConfigError, check_run_config
 from bstdg.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from bstdg.utils.run_info import run_metadata
 from bstdg.utils.task import log_hyperparameters, print_summary, run_task
@@ -21,16 +26,18 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
-    """Seed, then build the DataModule and the model (net sizes from data, T from encoder)."""
+    """Check the config, seed, then build the DataModule and the model (net sizes from data,
+    T from encoder; the run config goes into the checkpoint's hyperparameters)."""
+    check_run_config(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)
-    model = hydra.utils.instantiate(
-        cfg.model,
+    model = instantiate_model(
+        cfg,
+        datamodule.n_inputs,
+        datamodule.n_classes,
         encoder=hydra.utils.instantiate(cfg.encoder),
         loss=hydra.utils.instantiate(cfg.loss),
-        n_inputs=datamodule.n_inputs,
-        n_classes=datamodule.n_classes,
     )
     return datamodule, model
 
@@ -49,7 +56,8 @@ def train(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit (resuming from ``cfg.ckpt_path`` if set), then test the best checkpoint.
 
-    Returns (metrics, objects); ``objects`` (if given) is filled as things are built.
+    Checkpoints are read with ``weights_only=True``. Returns (metrics, objects);
+    ``objects`` (if given) is filled as things are built.
     """
     objects = {} if objects is None else objects
     datamodule, model = build(cfg)
@@ -57,7 +65,8 @@ def train(
     objects["trainer"] = trainer = build_trainer(cfg)
     metrics: dict[str, Any] = {}
     if cfg.get("train", True):
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"),
+                    **weights_only_kwargs(trainer.fit))
         metrics.update(trainer.callback_metrics)
     if cfg.get("test", True):
         checkpoint = trainer.checkpoint_callback
@@ -70,16 +79,41 @@ def train(
             model,
             datamodule=datamodule,
             ckpt_path=best or (None if cfg.get("train", True) else cfg.get("ckpt_path")),
+            **weights_only_kwargs(trainer.test),
         )
         metrics.update(trainer.callback_metrics)
     return metrics, objects
 
 
+def single_run() -> bool:
+    """Whether this process runs one job (not a multirun, whose sweeper must see failures
+    as failed jobs rather than as an exit of the whole sweep)."""
+    return not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN
+
+
+def run_entry_point(name: str, task: Any, cfg: DictConfig) -> dict[str, Any]:
+    """``run_task`` for a console script: in a single run, a config problem is printed
+    without a traceback and a run that did not finish exits non-zero (1, or 143 / 130
+    for SIGTERM / Ctrl+C)."""
+    outcome: dict[str, Any] = {}
+    try:
+        metrics = run_task(task, cfg, outcome)
+    except ConfigError as err:
+        if not single_run():
+            raise
+        raise SystemExit(f"{name}: error: {err}") from None
+    print_summary(cfg, metrics)
+    if outcome.get("status") == "stopped":
+        print(f"{name}: {outcome.get('error')}", file=sys.stderr)
+        if single_run():
+            raise SystemExit(1)
+    return metrics
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the optimized metric for sweepers."""
-    metrics = run_task(train, cfg)
-    print_summary(cfg, metrics)
+    metrics = run_entry_point("bstdg-train", train, cfg)
     name = cfg.get("optimized_metric")
     if name and name in metrics:
         return float(metrics[name])

@@ -132,7 +132,9 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
                     f"classes contains unknown class folder {name!r}: '{folder}' does not exist. "
                     f"Folders available under '{root}': {available}."
                 )
-            found = sorted(p for p in folder.iterdir() if p.suffix.lower() in _SUFFIXES)
+            # hidden files (macOS "._*.jpg" resource forks, ".DS_Store") are not images
+            found = sorted(p for p in folder.iterdir()
+                           if p.suffix.lower() in _SUFFIXES and not p.name.startswith("."))
             if not found:
                 raise not_found(folder / "*.jpg", "Caltech 101", HOW_TO_GET)
             files.append(found)
@@ -143,6 +145,13 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
         train, test = [], []
         for label, class_files in enumerate(files):
             n = len(class_files)
+            if n < 2:
+                raise InvalidDataConfigError(
+                    f"class {self.classes[label]!r} has {n} image(s) in "
+                    f"'{self.image_root / self.classes[label]}': a random split needs at least "
+                    f"2 per class (one to train on, one to test); add images or choose other "
+                    f"classes."
+                )
             if self.train_per_class >= n:
                 raise InvalidDataConfigError(
                     f"train_per_class={self.train_per_class} is too large: class "

@@ -85,6 +85,19 @@ class EventDataset(Dataset):
         return self.events[i], int(self.labels[i])
 
 
+def _sample_problem(path: Path, i: int, exc: Exception) -> str:
+    """Why sample ``i`` of an SHD file cannot be read (named for the error message)."""
+    try:
+        with h5py.File(path, "r") as fh:
+            n_times, n_units = len(fh["spikes/times"][i]), len(fh["spikes/units"][i])
+    except Exception:
+        return f"sample {i} cannot be read ({exc})"
+    if n_times != n_units:
+        return (f"sample {i} has {n_times} spike times but {n_units} unit ids (spikes/times "
+                f"and spikes/units must have the same length per sample)")
+    return f"sample {i} cannot be read ({exc})"
+
+
 def load_shd(root: Path, train: bool) -> EventDataset:
     """Read one SHD split via tonic into memory; times in seconds, sorted by time."""
     path = root / "SHD" / ("shd_train.h5" if train else "shd_test.h5")
@@ -92,7 +105,10 @@ def load_shd(root: Path, train: bool) -> EventDataset:
     dataset = OfflineSHD(root, train=train)
     events, labels = [], np.empty(len(dataset), dtype=np.int64)
     for i in range(len(dataset)):
-        ev, target = dataset[i]
+        try:
+            ev, target = dataset[i]
+        except ValueError as exc:  # tonic builds the events from times and units together
+            raise corrupt(path, _sample_problem(path, i, exc)) from exc
         order = np.argsort(ev["t"], kind="stable")
         sample = np.empty((len(ev), 2), dtype=np.float32)
         sample[:, 0] = ev["t"][order] / 1e6

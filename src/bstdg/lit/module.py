@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
@@ -18,6 +20,34 @@ from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 
 STAGES = ("train", "val", "test")
 REVIVAL_MODES = ("incoming", "full")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the run stops."""
+
+
+def _plain(value: Any) -> Any:
+    """A config (DictConfig/ListConfig) as plain containers, anything else unchanged."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
+def _from_config(run_config: Mapping[str, Any], key: str) -> Any:
+    """Instantiate the part ``key`` (dotted, e.g. ``model.net``) of a stored run config,
+    after checking that it names only the project's classes (or torch optimisers)."""
+    import hydra
+    from omegaconf import OmegaConf
+
+    from bstdg.utils.instantiate import check_targets
+
+    node: Any = run_config
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if node is None:
+        return None
+    check_targets(node, "the checkpoint's run_config", key)
+    return hydra.utils.instantiate(OmegaConf.create(_plain(node)))
 
 
 class SpikingClassifier(pl.LightningModule):
@@ -33,26 +63,55 @@ class SpikingClassifier(pl.LightningModule):
     outgoing latent weights and clears the optimiser state of every entry it touched.
     A scheduler partial without ``T_max`` (e.g. CosineAnnealingLR) gets the run's length
     in steps or epochs (``scheduler_interval``).
+
+    ``run_config`` (plain dicts: the run's data, encoder, model, loss, seed, run name) is
+    stored in the checkpoint, so that ``SpikingClassifier.load_from_checkpoint(path)`` and
+    ``bstdg-eval`` rebuild the model from a lone ``.ckpt``; the parts not given are built
+    from it. Training stops (``stop_reason``, a clear message) after an epoch in which no
+    output neuron fired on any sample (``stop_on_silence``), and fails on a NaN/inf loss.
     """
 
     def __init__(
         self,
-        net: Callable[..., SpikingNet],
-        encoder: Callable[[torch.Tensor], torch.Tensor],
-        loss: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor],
-        optimizer: Callable[..., torch.optim.Optimizer],
-        n_inputs: int,
-        n_classes: int,
+        net: Callable[..., SpikingNet] | None = None,
+        encoder: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        loss: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        n_inputs: int | None = None,
+        n_classes: int | None = None,
         scheduler: Callable[..., Any] | None = None,
         fallback: str = "max_potential",
         dead_neuron_min_rate: float = 0.0,
         scheduler_interval: str = "epoch",
         dead_neuron_revival: str = "incoming",
+        run_config: Mapping[str, Any] | None = None,
+        stop_on_silence: bool = True,
     ) -> None:
         super().__init__()
+        run_config = _plain(run_config)  # stored as plain values (weights_only loading)
         self.save_hyperparameters(
             logger=False, ignore=["net", "encoder", "loss", "optimizer", "scheduler"]
         )
+        if net is None:  # rebuilt from a checkpoint: the parts come from its run_config
+            model_cfg = run_config.get("model") if isinstance(run_config, Mapping) else None
+            if not isinstance(model_cfg, Mapping) or model_cfg.get("net") is None:
+                raise TypeError(
+                    "SpikingClassifier needs net, encoder and loss, or a run_config holding "
+                    "them. Checkpoints written by bstdg-train carry it; for an older "
+                    "checkpoint use bstdg.load_run(<run dir>), which reads "
+                    "<run dir>/.hydra/config.yaml."
+                )
+            net = _from_config(run_config, "model.net")
+            encoder = encoder if encoder is not None else _from_config(run_config, "encoder")
+            loss = loss if loss is not None else _from_config(run_config, "loss")
+            if optimizer is None:
+                optimizer = _from_config(run_config, "model.optimizer")
+            if scheduler is None:
+                scheduler = _from_config(run_config, "model.scheduler")
+        if net is None or encoder is None or loss is None:
+            raise TypeError("SpikingClassifier needs net, encoder and loss (or a run_config)")
+        if n_inputs is None or n_classes is None:
+            raise TypeError("SpikingClassifier needs n_inputs and n_classes")
         self.encoder = encoder
         self.T = int(encoder.T)
         self.net = net(n_inputs=n_inputs, n_classes=n_classes, T=self.T)
@@ -74,6 +133,8 @@ class SpikingClassifier(pl.LightningModule):
         self.dead_neuron_revival = dead_neuron_revival
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
+        self.stop_on_silence = bool(stop_on_silence)
+        self.stop_reason: str | None = None
         names = [
             "loss",
             "acc",
@@ -123,6 +184,13 @@ class SpikingClassifier(pl.LightningModule):
         t_in = self.encoder(x)
         out = self.net(t_in)
         loss = self.loss_fn(out.out_times, y, self.T)
+        if stage == "train" and not bool(torch.isfinite(loss)):
+            raise NonFiniteLossError(
+                f"train/loss is {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step}: training stops (it would write NaN into every weight). "
+                f"Check loss.* and model.net.* for extreme values and lower "
+                f"model.optimizer.lr."
+            )
         pred = decide(out.out_times.detach(), out.v_fire, out.v_end, self.T, self.fallback)
         values = spike_statistics(t_in, out, self.T)
         values["no_output_spike_frac"] = values.pop("no_output_spike")
@@ -187,7 +255,10 @@ class SpikingClassifier(pl.LightningModule):
         self._log_epoch("test")
 
     def on_train_epoch_end(self) -> None:
-        self._log_epoch("train")
+        values = self._log_epoch("train")
+        silent = values.get("no_output_spike_frac")
+        if self.stop_on_silence and silent is not None and float(silent) >= 1.0:
+            self._stop_silent()
         if self.dead_neuron_min_rate > 0:
             for k, counter in enumerate(self.fire_counts("train")):
                 counts, n = counter.compute()
@@ -196,6 +267,32 @@ class SpikingClassifier(pl.LightningModule):
                     self.log(f"train/reinit_neurons/layer{k + 1}", float(self._revive(k, dead)))
         for counter in self.fire_counts("train"):
             counter.reset()
+
+    def _stop_silent(self) -> None:
+        """Stop training: the outputs were silent on every training sample of the epoch."""
+        self.stop_reason = (
+            f"stopped after epoch {self.current_epoch}: no output neuron fired on any training "
+            f"sample of the epoch (train/no_output_spike_frac = 1.0), so the spike-timing "
+            f"gradient has nothing to learn from. Lower the thresholds "
+            f"(model.net.threshold_init), make more initial weights positive "
+            f"(model.net.init_range) or check the encoder (encoder.T, "
+            f"encoder.intensity_threshold); +model.stop_on_silence=false trains on regardless."
+        )
+        rank_zero_warn(self.stop_reason)
+        self.trainer.should_stop = True
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls, checkpoint_path: str | Path, map_location: Any = None, **kwargs: Any
+    ) -> SpikingClassifier:
+        """Lightning's ``load_from_checkpoint``, reading with ``weights_only=True`` (only
+        tensors and plain values are unpickled). The model is rebuilt from the run config
+        stored in the checkpoint; pass ``net=``, ``encoder=``, ... to replace parts."""
+        from bstdg.utils.checkpoint import weights_only_kwargs
+
+        load = super().load_from_checkpoint
+        options = {**weights_only_kwargs(load), **kwargs}
+        return load(checkpoint_path, map_location=map_location, **options)
 
     def _revive(self, k: int, dead: torch.Tensor) -> int:
         """Revive the ``dead`` neurons of hidden layer ``k`` (see the class docstring)."""
@@ -228,6 +325,11 @@ class SpikingClassifier(pl.LightningModule):
             raise ValueError(
                 "threshold_mode bs4nn_fact updates fact after every optimiser step from that "
                 "step's gradients: set trainer.accumulate_grad_batches=1"
+            )
+        if self.optimizer_factory is None:
+            raise ValueError(
+                "this model has no optimizer (its run_config has no model.optimizer): pass "
+                "optimizer= when building it to train it"
             )
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:

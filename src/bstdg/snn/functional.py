@@ -18,7 +18,7 @@ import torch
 
 from bstdg.snn.reference import forward_reference, grads_reference
 from bstdg.snn.rules import GradientRule, KernelSpec
-from bstdg.snn.spikes import SpikeTimes, binarize, check_times, threshold_vector
+from bstdg.snn.spikes import SpikeTimes, binarize, check_finite, check_times, threshold_vector
 from bstdg.snn.torch_backend import forward_torch, grads_torch
 
 BACKENDS = ("auto", "fast", "reference", "torch", "numba")
@@ -107,12 +107,15 @@ def first_spike_times(
     integers in [0, T] (T = no spike); ``weight``: (N_out, N_in) forward weights (real or
     +-1); ``threshold``: scalar, (1,) or (N_out,). Returns times (int64), v_fire and v_end
     (the potential at the last simulated step, T - 1 - window_trim). ``window_trim`` = 2
-    with delay 0 is SSTDP's simulation of steps 0..T-3.
+    with delay 0 is SSTDP's simulation of steps 0..T-3. Non-integer, NaN or infinite spike
+    times and non-finite weights or thresholds are refused on every backend.
     """
     _check_layer(t_in, weight, T, delay)
     check_times(t_in, T)
     _check_trim(T, window_trim)
+    check_finite(weight, "weight")
     theta = threshold_vector(threshold, weight.shape[0], weight)
+    check_finite(theta, "threshold")
     forward, _ = _kernels(resolve_backend(backend, t_in.device))
     if window_trim:
         t_sim, T_sim = _trim_window(t_in, T, window_trim)
@@ -132,6 +135,21 @@ def timing_grads(
     """(dL/dW, dL/dt_in) of the spike-timing-dependent gradient for given dL/dt_out = g."""
     _, grads = _kernels(resolve_backend(backend, t_in.device))
     return grads(t_in, t_out, g, w_back, spec, T)
+
+
+def check_layer_inputs(
+    t_in: torch.Tensor | None, weight: torch.Tensor, threshold: torch.Tensor, T: int,
+    backend: str,
+) -> None:
+    """What a layer call checks before it runs: the spike times ``t_in`` unless None
+    (integer-valued, in [0, T]; integer times on the numba backend are range-checked by its
+    kernel instead) and finite weights and thresholds. One reduction per tensor."""
+    if t_in is not None and (
+        t_in.is_floating_point() or resolve_backend(backend, t_in.device) != "numba"
+    ):
+        check_times(t_in, T)
+    check_finite(weight, "weight")
+    check_finite(threshold, "threshold")
 
 
 def layer_forward(

@@ -5,6 +5,8 @@ Modules hold parameters only; nothing is carried from one call to the next.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -12,12 +14,27 @@ import torch
 from torch import nn
 
 from bstdg.snn.autograd import LayerSpec, spike_timing_layer
-from bstdg.snn.functional import BACKENDS, resolve_backend
+from bstdg.snn.functional import BACKENDS, check_layer_inputs, resolve_backend
 from bstdg.snn.readout import FALLBACKS, decide, decision_time
 from bstdg.snn.rules import GradientRule
 from bstdg.snn.spikes import binarize
 
 THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron", "bs4nn_fact")
+
+
+def _finite(value: object) -> bool:
+    """Whether ``value`` is a real, finite number (bools excluded)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(float(value)))
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_finite_number(name: str, value: object, example: str) -> None:
+    if not _finite(value):
+        raise ValueError(f"{name} must be a finite number ({example}), got {value!r}")
 
 
 class SpikingLinear(nn.Module):
@@ -56,23 +73,41 @@ class SpikingLinear(nn.Module):
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise ValueError(f"layer sizes must be >= 1, got {in_features} -> {out_features}")
+        if not _integer(T) or T < 2:
+            raise ValueError(f"T must be an integer >= 2 time steps, got {T!r}")
+        _check_finite_number("threshold_init", threshold_init, "a firing threshold, e.g. 10.0")
+        _check_finite_number("threshold_min", threshold_min, "e.g. 1.0")
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(
                 f"unknown threshold_mode {threshold_mode!r}; valid: {', '.join(THRESHOLD_MODES)}"
             )
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-        if len(init_range) != 2 or init_range[0] >= init_range[1]:
-            raise ValueError(f"init_range must be [low, high] with low < high, got {init_range}")
-        if latent_clip is not None and latent_clip <= 0:
-            raise ValueError(f"latent_clip must be > 0 or null, got {latent_clip}")
-        if threshold_mode == "bs4nn_fact" and not fact_init > 0:
-            raise ValueError(f"fact_init must be > 0 (theta = thr / fact), got {fact_init}")
-        if not fact_lr >= 0:
-            raise ValueError(f"fact_lr must be >= 0, got {fact_lr}")
+        if (len(init_range) != 2 or not all(_finite(v) for v in init_range)
+                or not init_range[0] < init_range[1]):
+            raise ValueError(
+                f"init_range must be [low, high] with low < high, both finite, got "
+                f"{list(init_range)}"
+            )
+        if latent_clip is not None and not (_finite(latent_clip) and latent_clip > 0):
+            raise ValueError(f"latent_clip must be > 0 (finite) or null, got {latent_clip}")
+        if threshold_mode == "bs4nn_fact" and not (_finite(fact_init) and fact_init > 0):
+            raise ValueError(
+                f"fact_init must be > 0 and finite (theta = thr / fact), got {fact_init}"
+            )
+        if not (_finite(fact_lr) and fact_lr >= 0):
+            raise ValueError(f"fact_lr must be >= 0 and finite, got {fact_lr}")
         if not 0 <= window_trim <= T - 2:
             raise ValueError(
                 f"window_trim must be in [0, T - 2] = [0, {T - 2}] steps, got {window_trim}"
+            )
+        last = T - 1 - int(window_trim)
+        if not _integer(delay) or not 0 <= delay <= last:
+            raise ValueError(
+                "delay must be an integer in [0, T - 1"
+                + (" - window_trim" if window_trim else "")
+                + f"] = [0, {last}] time steps (a spike at step t + delay must fall inside "
+                f"the window, else no neuron can fire), got {delay!r}"
             )
         self.in_features, self.out_features = in_features, out_features
         self.threshold_mode = threshold_mode
@@ -102,8 +137,16 @@ class SpikingLinear(nn.Module):
         else:
             self.threshold = nn.Parameter(theta)
 
-    def forward(self, t_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, N_in) spike times -> (times, v_fire, v_end), each (B, N_out)."""
+    def forward(
+        self, t_in: torch.Tensor, checked: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, N_in) spike times -> (times, v_fire, v_end), each (B, N_out).
+
+        Spike times must be integer-valued in [0, T] and the weights and thresholds finite
+        (refused otherwise, on every backend); ``checked`` skips the time check for inputs
+        that come from another layer (valid by construction)."""
+        check_layer_inputs(None if checked else t_in, self.weight, self.threshold, self.spec.T,
+                           self.spec.backend)
         return spike_timing_layer(t_in.float(), self.weight, self.threshold, self.spec)
 
     @torch.no_grad()
@@ -219,6 +262,13 @@ class SpikingNet(nn.Module):
                 f"fallback_offset must be in [1, T] = [1, {T}] (V(T - k) decides a sample "
                 f"with no output spike), got {fallback_offset}"
             )
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not all(
+            _integer(h) and h >= 1 for h in hidden
+        ):
+            raise ValueError(
+                f"hidden must be a list of positive layer sizes, e.g. [600] (or [] for no "
+                f"hidden layer), got {hidden!r}"
+            )
         sizes = [int(n_inputs), *[int(h) for h in hidden], int(n_classes)]
         n_layers = len(sizes) - 1
         if isinstance(rule, Mapping):
@@ -287,9 +337,10 @@ class SpikingNet(nn.Module):
         times: list[torch.Tensor] = []
         t = t_prev = t_in
         v_fire = v_end = t_in
-        for layer in self.layers:
+        for k, layer in enumerate(self.layers):
             t_prev = t
-            t, v_fire, v_end = layer(t)
+            # the input times are checked once, at the first layer
+            t, v_fire, v_end = layer(t, checked=k > 0)
             times.append(t)
         out = self.layers[-1]
         if self.fallback_offset != 1 + out.spec.window_trim:  # not the last simulated step
@@ -332,6 +383,9 @@ class SpikingNet(nn.Module):
                 and resolve_backend(first.backend, t_in.device) == "numba"):
             from bstdg.snn.numba_backend import predict_early_exit_numba
 
+            for layer in self.layers:  # integer times are range-checked by the kernel
+                check_layer_inputs(t_in if layer is self.layers[0] else None, layer.weight,
+                                   layer.threshold, self.T, first.backend)
             return predict_early_exit_numba(
                 t_in, [layer.weight for layer in self.layers],
                 [layer.threshold for layer in self.layers], self.T, first.delay, fallback,

@@ -26,12 +26,24 @@ Kernels kappa(delta), delta = t_j - t_i >= 0: ``const`` A (S4NN, SSTDP as releas
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
 
 KERNELS = ("const", "exp", "linear_relpsp")
 BACKPROP_WEIGHTS = ("latent", "binary_scaled", "binary")
+# Valid ranges of the numeric options, for the messages.
+_RANGES = {
+    "tau": "> 0 time steps, or null for tau_fraction * T",
+    "tau_fraction": "> 0",
+    "A": "the kernel amplitude, e.g. 1.0",
+    "B": "0 = no anti-causal term",
+    "threshold_grad_scale": "e.g. 1.0",
+    "eps": ">= 0",
+    "backprop_lookahead": ">= 0, 0 = off",
+}
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,15 @@ class GradientRule:
     backprop_lookahead: float = 0.0
 
     def __post_init__(self) -> None:
+        for name in ("tau_fraction", "A", "B", "threshold_grad_scale", "eps",
+                     "backprop_lookahead", *(("tau",) if self.tau is not None else ())):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(
+                float(value)
+            ):
+                raise ValueError(
+                    f"rule.{name} must be a finite number ({_RANGES[name]}), got {value!r}"
+                )
         if self.kernel not in KERNELS:
             raise ValueError(f"unknown kernel {self.kernel!r}; valid: {', '.join(KERNELS)}")
         if self.backprop_weights not in BACKPROP_WEIGHTS:

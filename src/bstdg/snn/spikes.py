@@ -26,17 +26,71 @@ def binarize(weight: torch.Tensor) -> torch.Tensor:
     return torch.where(weight >= 0, 1.0, -1.0).to(weight.dtype)
 
 
+def _bad_times(t_in: torch.Tensor, T: int) -> str:
+    """What is wrong with spike times that failed :func:`check_times` (slow path)."""
+    t = t_in.detach()
+    parts = []
+    if t.is_floating_point():
+        nan = int(torch.isnan(t).sum())
+        inf = int(torch.isinf(t).sum())
+        finite = t[torch.isfinite(t)]
+        frac = finite[finite != finite.round()]
+        if nan:
+            parts.append(f"{nan} NaN")
+        if inf:
+            parts.append(f"{inf} infinite")
+        if frac.numel():
+            parts.append(f"{frac.numel()} non-integer (e.g. {frac[0].item()})")
+        t = finite
+    if t.numel():
+        outside = t[(t < 0) | (t > T)]
+        if outside.numel():
+            parts.append(
+                f"{outside.numel()} outside [0, {T}] (range [{t.min().item()}, {t.max().item()}])"
+            )
+    return ", ".join(parts) or "invalid values"
+
+
 def check_times(t_in: torch.Tensor, T: int) -> None:
-    """Validate the spike-time convention: integer values in [0, T], T = no spike."""
+    """Validate the spike-time convention: integer values in [0, T], T = no spike.
+
+    One vectorised test per call: min/max for integer tensors; for float tensors
+    clamp-round-compare, which also catches NaN, infinities and fractions."""
     if T < 2:
         raise ValueError(f"T must be an integer >= 2, got {T}")
     if t_in.dim() != 2:
         raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
-    if t_in.numel() and (t_in.min() < 0 or t_in.max() > T):
+    if not t_in.numel():
+        return
+    if t_in.is_floating_point():
+        ok = torch.equal(t_in.detach().clamp(0, T).round(), t_in.detach())
+    elif t_in.dtype == torch.bool:
+        ok = True
+    else:
+        lo, hi = torch.aminmax(t_in.detach())
+        ok = bool(lo >= 0) and bool(hi <= T)
+    if not ok:
         raise ValueError(
-            f"spike times must lie in [0, T={T}] (T = no spike), got range "
-            f"[{t_in.min().item()}, {t_in.max().item()}]"
+            f"spike times must lie in [0, T={T}] and be integers (T = no spike); got "
+            f"{_bad_times(t_in, T)}"
         )
+
+
+def check_finite(tensor: torch.Tensor, name: str) -> None:
+    """Refuse NaN or infinite entries in a weight or threshold tensor (one reduction: a
+    non-finite entry makes the sum non-finite; an overflowing sum is confirmed exactly)."""
+    t = tensor.detach()
+    if not t.is_floating_point() or not t.numel():
+        return
+    if bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()):
+        return
+    bad = ~torch.isfinite(t)
+    raise ValueError(
+        f"{name} must be finite: it has {int(bad.sum())} NaN/infinite entries of "
+        f"{t.numel()} (first at index {tuple(int(i) for i in bad.nonzero()[0])}). A NaN/inf "
+        f"weight gives backend-dependent spike times; check the optimiser settings "
+        f"(learning rate) or the values written into the layer."
+    )
 
 
 def threshold_vector(

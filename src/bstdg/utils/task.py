@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.trainer.states import TrainerStatus
 from pytorch_lightning.utilities import rank_zero_only
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from bstdg.utils.metrics_file import write_metrics
 from bstdg.utils.model_size import model_size
@@ -17,6 +21,10 @@ from bstdg.utils.run_config import config_entries, hydra_job_entries
 from bstdg.utils.run_info import load_average, run_metadata
 
 TaskFn = Callable[[DictConfig, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+
+# Exit status of a run stopped by a signal (128 + signal number, as a shell reports it).
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143: SLURM pre-emption, `kill`, `timeout`
+EXIT_SIGINT = 128 + signal.SIGINT  # 130: Ctrl+C
 
 
 def output_dir(cfg: DictConfig) -> Path:
@@ -61,14 +69,15 @@ def print_summary(cfg: DictConfig, metrics: dict[str, Any]) -> None:
     print("\n".join(lines))
 
 
-def finish_wandb() -> None:
-    """Close a W&B run left open, so the next job of a multirun starts its own."""
+def finish_wandb(exit_code: int = 0) -> None:
+    """Close a W&B run left open, so the next job of a multirun starts its own; a run that
+    did not finish is closed with a non-zero ``exit_code`` (W&B marks it failed)."""
     try:
         import wandb
     except ImportError:
         return
     if wandb.run is not None:
-        wandb.finish()
+        wandb.finish(exit_code=exit_code)
 
 
 def run_identity(cfg: DictConfig) -> dict[str, Any]:
@@ -93,13 +102,81 @@ def _interrupted(objects: dict[str, Any]) -> bool:
     return bool(getattr(objects.get("trainer"), "interrupted", False))
 
 
-def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
+def _last_checkpoint(cfg: DictConfig, objects: dict[str, Any]) -> str | None:
+    """The run's ``last.ckpt`` when one was written (to resume an interrupted run from)."""
+    callback = getattr(objects.get("trainer"), "checkpoint_callback", None)
+    path = getattr(callback, "last_model_path", "") or ""
+    if path and Path(path).is_file():
+        return str(path)
+    try:
+        fallback = output_dir(cfg) / "checkpoints" / "last.ckpt"
+    except Exception:
+        return None
+    return str(fallback) if fallback.is_file() else None
+
+
+class _Sigterm:
+    """SIGTERM handler of a run: inside Lightning's fit/test loops (which stop gracefully at
+    the end of the batch and raise ``SIGTERMException``) it only notes the signal; anywhere
+    else it raises ``SIGTERMException`` at once. Either way the run ends ``interrupted``
+    with exit status 143."""
+
+    def __init__(self, objects: dict[str, Any]) -> None:
+        self.objects = objects
+        self.received = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.received = True
+        trainer = self.objects.get("trainer")
+        if trainer is not None and trainer.state.status == TrainerStatus.RUNNING:
+            return
+        raise SIGTERMException()
+
+
+@contextmanager
+def _sigterm_handler(handler: _Sigterm) -> Iterator[None]:
+    """Install ``handler`` for SIGTERM while the run lasts (main thread only)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _outcome(
+    err: BaseException, objects: dict[str, Any], sigterm: _Sigterm
+) -> tuple[str, str, int]:
+    """(status, error text, exit status) of a run that raised ``err``."""
+    trainer = objects.get("trainer")
+    if (isinstance(err, SIGTERMException) or sigterm.received
+            or getattr(trainer, "received_sigterm", False)):
+        return ("interrupted", "SIGTERM: the run was terminated (e.g. pre-empted by SLURM, "
+                "`kill` or `timeout`); resume it with ckpt_path=<last_ckpt_path>", EXIT_SIGTERM)
+    if isinstance(err, (KeyboardInterrupt, SystemExit)) and (
+            isinstance(err, KeyboardInterrupt) or _interrupted(objects)):
+        return ("interrupted", "KeyboardInterrupt: the run was stopped by Ctrl+C (SIGINT); "
+                "resume it with ckpt_path=<last_ckpt_path>", EXIT_SIGINT)
+    code = err.code if isinstance(err, SystemExit) else 1
+    return "failed", f"{type(err).__name__}: {err}", code if isinstance(code, int) and code else 1
+
+
+def run_task(task: TaskFn, cfg: DictConfig, outcome: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
     """Run ``task`` and always write ``metrics.json`` (status, error, what was measured).
 
-    A ``status: running`` file is written first and replaced atomically at the end.
+    A ``status: running`` file is written first and replaced atomically at the end with
+    ``finished``, ``stopped`` (the model stopped training itself, ``error`` says why),
+    ``failed`` or ``interrupted`` (SIGTERM or Ctrl+C; ``last_ckpt_path`` to resume from).
     ``task`` registers what it builds in the ``objects`` dict it is given (``model``,
     ``trainer``, ``*_path``), so a failure still records what was measured before it. The
-    failure is re-raised after the file is written and W&B is closed.
+    failure is re-raised after the file is written and W&B is closed with a non-zero exit
+    code; a run interrupted inside Lightning raises ``SystemExit`` 143 (SIGTERM) or 130
+    (Ctrl+C; a KeyboardInterrupt outside Lightning is re-raised as it is). The
+    final status and error are also put into ``outcome`` when one is given.
     """
     print_config(cfg)
     started = time.time()
@@ -112,24 +189,41 @@ def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
         "load_avg_start": load_average(),
     }
     write_running(cfg, record)
+    sigterm = _Sigterm(objects)
+    exit_code = 1
     try:
-        metrics, _ = task(cfg, objects)
-        record["status"] = "interrupted" if _interrupted(objects) else "finished"
+        with _sigterm_handler(sigterm):
+            try:
+                metrics, _ = task(cfg, objects)
+            except BaseException as err:
+                status, error, exit_code = _outcome(err, objects, sigterm)
+                record.update(status=status, error=error,
+                              traceback=traceback.format_exc(limit=20))
+                if objects.get("trainer") is not None:
+                    metrics = dict(objects["trainer"].callback_metrics)
+                if status == "interrupted" and not isinstance(err, KeyboardInterrupt):
+                    # Lightning turns Ctrl+C into exit status 1 and SIGTERM into 0
+                    raise SystemExit(exit_code) from err
+                raise  # a KeyboardInterrupt exits 130 by itself
+        reason = getattr(objects.get("model"), "stop_reason", None)
+        if reason:
+            record.update(status="stopped", error=reason)
+        else:
+            record["status"] = "interrupted" if _interrupted(objects) else "finished"
+            exit_code = 0 if record["status"] == "finished" else EXIT_SIGINT
         return metrics
-    except BaseException as err:
-        stopped = isinstance(err, KeyboardInterrupt) or _interrupted(objects)
-        record.update(
-            status="interrupted" if stopped else "failed",
-            error=f"{type(err).__name__}: {err}",
-            traceback=traceback.format_exc(limit=20),
-        )
-        if objects.get("trainer") is not None:
-            metrics = dict(objects["trainer"].callback_metrics)
-        raise
     finally:
         trainer = objects.get("trainer")
         device = str(trainer.strategy.root_device) if trainer is not None else None
         model = objects.get("model")
+        paths = {k: v for k, v in objects.items() if k.endswith("_path")}
+        if record["status"] != "finished" and not paths.get("last_ckpt_path"):
+            last = _last_checkpoint(cfg, objects)
+            if last is not None:
+                paths["last_ckpt_path"] = last
+        if outcome is not None:
+            outcome.update(status=record["status"], error=record.get("error"),
+                           exit_code=0 if record["status"] == "finished" else exit_code)
         if trainer is None or trainer.is_global_zero:
             write_metrics(
                 output_dir(cfg) / "metrics.json",
@@ -141,7 +235,7 @@ def run_task(task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
                     **(model_size(model) if model is not None else {}),
                     "load_avg_end": load_average(),
                     "wall_s": time.time() - started,
-                    **{k: v for k, v in objects.items() if k.endswith("_path")},
+                    **paths,
                 },
             )
-        finish_wandb()
+        finish_wandb(0 if record["status"] == "finished" else exit_code)
