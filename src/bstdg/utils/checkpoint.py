@@ -29,6 +29,10 @@ class CheckpointError(ConfigError):
     """A checkpoint cannot be read or rebuilt; the message names the file and the fix."""
 
 
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """The checkpoint file does not exist."""
+
+
 def weights_only_kwargs(fn: Callable[..., Any]) -> dict[str, Any]:
     """``{"weights_only": True}`` when ``fn`` (a Lightning entry point) takes it, else {}."""
     try:
@@ -43,7 +47,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     tensors and plain values are unpickled, so a tampered file cannot run code."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f"checkpoint not found: {path}. Pass ckpt_path=<run dir>/checkpoints/last.ckpt "
             f"(or the best epoch_*.ckpt) of a bstdg-train run."
         )
@@ -147,7 +151,7 @@ def pick_checkpoint(run_dir: Path) -> Path:
     found = sorted(ckpts.glob("*.ckpt")) if ckpts.is_dir() else []
     if found:
         return found[-1]
-    raise FileNotFoundError(
+    raise CheckpointNotFoundError(
         f"no checkpoint in {ckpts}: pass a run folder written by bstdg-train (with "
         f"checkpoints/last.ckpt) or the path of a .ckpt file."
     )
