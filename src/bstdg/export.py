@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -349,9 +350,45 @@ def export(cfg: DictConfig, objects: dict[str, Any] | None = None
     return metrics, objects
 
 
+USAGE = (
+    "bstdg-export writes a checkpoint of a bstdg-train run as model.npz (numpy runtime) and "
+    "model.nir:\n"
+    "  bstdg-export ckpt_path=RUN/checkpoints/last.ckpt [hydra.run.dir=DIR] "
+    "[self_check_samples=256] [nir=false]\n"
+    "The network, encoder and decision rule come from the checkpoint; they cannot be "
+    "overridden here (retrain, or evaluate other settings with bstdg-eval)."
+)
+# Top-level keys of conf/export.yaml a command line may set (``hydra.*`` as well).
+EXPORT_KEYS = ("ckpt_path", "self_check_samples", "nir", "seed", "run_name", "tags",
+               "task_name", "paths", "extras", "hydra", "local")
+
+
+def foreign_overrides(args: list[str]) -> list[str]:
+    """Command-line overrides of keys bstdg-export does not have (``experiment=...``,
+    ``data.batch_size=...``, ``model.net.hidden=...``)."""
+    bad = []
+    for arg in args:
+        if arg.startswith("-") or "=" not in arg:
+            continue
+        key = arg.split("=", 1)[0].lstrip("+~")
+        if key.split(".", 1)[0].split("/", 1)[0] not in EXPORT_KEYS:
+            bad.append(arg)
+    return bad
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export.yaml")
-def main(cfg: DictConfig) -> None:
+def _main(cfg: DictConfig) -> None:
     run_entry_point("bstdg-export", export, cfg)
+
+
+def main() -> None:
+    """Console script: refuse settings export does not take with a usage message, then run."""
+    bad = foreign_overrides(sys.argv[1:])
+    if bad:
+        print(f"bstdg-export: error: {' '.join(bad)} is not a bstdg-export option.\n{USAGE}",
+              file=sys.stderr)
+        raise SystemExit(2)
+    _main()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from hydra_compose import FAST, SYNTHETIC, compose_cfg
 import bstdg
 import bstdg.runtime as rt
 from bstdg.eval import evaluate
-from bstdg.export import export
+from bstdg.export import export, foreign_overrides
 from bstdg.snn.readout import decide
 from bstdg.train import train
 from bstdg.utils.checkpoint import pick_checkpoint
@@ -133,6 +133,17 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     GlobalHydra.instance().clear()
 
 
+@pytest.mark.parametrize(
+    "args,bad",
+    [(["ckpt_path=a.ckpt", "hydra.run.dir=d", "self_check_samples=0", "nir=false"], []),
+     (["ckpt_path=a.ckpt", "experiment=mnist_bstdg"], ["experiment=mnist_bstdg"]),
+     (["data.batch_size=10", "+model.net.hidden=[3]", "-m"],
+      ["data.batch_size=10", "+model.net.hidden=[3]"])],
+)
+def test_options_export_does_not_take_are_named(args: list[str], bad: list[str]) -> None:
+    assert foreign_overrides(args) == bad
+
+
 @pytest.mark.slow
 def test_console_script_writes_into_its_run_dir(synthetic_run, tmp_path: Path) -> None:
     out = tmp_path / "cli"
@@ -153,6 +164,11 @@ def test_console_script_writes_into_its_run_dir(synthetic_run, tmp_path: Path) -
     assert missing.returncode == 1
     assert "bstdg-export: error: checkpoint not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+    other = subprocess.run(
+        [sys.executable, "-m", "bstdg.export", f"ckpt_path={synthetic_run['ckpt']}",
+         "experiment=mnist_bstdg"], capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert other.returncode == 2 and "not a bstdg-export option" in other.stderr
 
 
 def _mnist_root() -> Path:
