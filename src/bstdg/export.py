@@ -174,7 +174,7 @@ def write_model_file(path: Path, arrays: Mapping[str, np.ndarray], meta: dict[st
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as fh:
-            np.savez_compressed(fh, **members)
+            np.savez_compressed(fh, **members)  # type: ignore[arg-type]
 
     _atomic_write(path, write)
 

@@ -45,6 +45,7 @@ def _assert_same(model: Any, exported: rt.ExportedModel, t_in: torch.Tensor) -> 
      {"window_trim": 2, "delay": 0, "fallback_offset": 3},  # SSTDP-like window
      {"fallback_offset": 3, "fallback": "lowest_index"},    # BS4NN's V(T - 3)
      {"fallback": "none", "threshold_mode": "per_layer"},
+     {"threshold_mode": "bs4nn_fact", "fallback_offset": 3},
      {"T": 2, "delay": 0},
      {"T": 64, "hidden": (40,), "seed": 3}],
     ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default",
