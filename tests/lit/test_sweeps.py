@@ -65,3 +65,11 @@ def test_every_table_recipe_composes_and_reports(make_cfg) -> None:
         assert cfg.run_name != "default", script
     common = (SWEEPS / "_table.sh").read_text()
     assert "bstdg-report" in common and "launcher=joblib" in common
+
+
+def test_slurm_launcher_matches_the_cpu_trainer(make_cfg) -> None:
+    launcher = make_cfg("launcher=slurm").hydra.launcher
+    assert launcher.gpus_per_node == 0  # the default trainer runs on the CPU
+    setup = OmegaConf.to_container(launcher.setup, resolve=True)
+    assert setup == [f"export OMP_NUM_THREADS={launcher.cpus_per_task}",
+                     f"export NUMBA_NUM_THREADS={launcher.cpus_per_task}"]
