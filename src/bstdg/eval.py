@@ -14,7 +14,6 @@ and the checkpoint is read with ``weights_only=True``.
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from bstdg.utils.checkpoint import (
 )
 from bstdg.utils.checks import ConfigError
 from bstdg.utils.instantiate import check_targets
+from bstdg.utils.task import config_section, override_section
 
 # Config groups of bstdg-train that bstdg-eval does not have (the run's settings come from
 # the checkpoint instead).
@@ -64,11 +64,6 @@ def _group_choices(cfg: DictConfig) -> set[str]:
     return {str(k) for k in (choices or {})}
 
 
-def _section(key: str) -> str:
-    """``model.net.hidden`` / ``model/net`` -> ``model``."""
-    return re.split(r"[./@]", key)[0]
-
-
 def with_run_config(
     cfg: DictConfig, run_cfg: DictConfig, overrides: list[str], source: str = "run config"
 ) -> DictConfig:
@@ -88,7 +83,7 @@ def with_run_config(
         raise EvalUsageError(f"cannot parse the overrides {overrides}: {err}") from None
     groups = _group_choices(cfg)
     parsed = [o for o in parsed if not o.is_hydra_override()]
-    own = {_section(o.key_or_group) for o in parsed if o.key_or_group in groups}
+    own = {config_section(o.key_or_group) for o in parsed if o.key_or_group in groups}
     with open_dict(cfg):
         for key in RUN_KEYS:
             if key in run_cfg and key not in own:
@@ -97,8 +92,8 @@ def with_run_config(
         # "+key=value" adds to eval's config; in the run's config the key may already exist
         dataclasses.replace(o, type=OverrideType.FORCE_ADD) if o.type == OverrideType.ADD else o
         for o in parsed
-        if _section(o.key_or_group) in RUN_KEYS
-        and _section(o.key_or_group) not in own
+        if config_section(o.key_or_group) in RUN_KEYS
+        and config_section(o.key_or_group) not in own
         and o.key_or_group not in groups
     ]
     try:
@@ -158,12 +153,7 @@ def evaluate(
 
 def train_only_overrides(args: list[str]) -> list[str]:
     """The command-line arguments that choose a bstdg-train-only config group."""
-    bad = []
-    for arg in args:
-        key = arg.split("=", 1)[0].lstrip("+~")
-        if "=" in arg and not arg.startswith("-") and _section(key) in TRAIN_ONLY_GROUPS:
-            bad.append(arg)
-    return bad
+    return [arg for arg in args if override_section(arg) in TRAIN_ONLY_GROUPS]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval.yaml")

@@ -40,7 +40,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from bstdg import runtime
 from bstdg.train import CONFIG_DIR, run_entry_point
 from bstdg.utils.checks import ConfigError
-from bstdg.utils.task import output_dir
+from bstdg.utils.task import output_dir, override_section
 
 MODEL_FILE = "model.npz"
 NIR_FILE = "model.nir"
@@ -366,14 +366,8 @@ EXPORT_KEYS = ("ckpt_path", "self_check_samples", "nir", "seed", "run_name", "ta
 def foreign_overrides(args: list[str]) -> list[str]:
     """Command-line overrides of keys bstdg-export does not have (``experiment=...``,
     ``data.batch_size=...``, ``model.net.hidden=...``)."""
-    bad = []
-    for arg in args:
-        if arg.startswith("-") or "=" not in arg:
-            continue
-        key = arg.split("=", 1)[0].lstrip("+~")
-        if key.split(".", 1)[0].split("/", 1)[0] not in EXPORT_KEYS:
-            bad.append(arg)
-    return bad
+    return [arg for arg in args
+            if (section := override_section(arg)) is not None and section not in EXPORT_KEYS]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export.yaml")

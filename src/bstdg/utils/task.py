@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 import traceback
@@ -25,6 +26,19 @@ TaskFn = Callable[[DictConfig, dict[str, Any]], tuple[dict[str, Any], dict[str, 
 # Exit status of a run stopped by a signal (128 + signal number, as a shell reports it).
 EXIT_SIGTERM = 128 + signal.SIGTERM  # 143: SLURM pre-emption, `kill`, `timeout`
 EXIT_SIGINT = 128 + signal.SIGINT  # 130: Ctrl+C
+
+
+def config_section(key: str) -> str:
+    """Top-level config section of a key: ``model.net.hidden`` / ``model/net`` -> ``model``."""
+    return re.split(r"[./@]", key)[0]
+
+
+def override_section(arg: str) -> str | None:
+    """Section a command-line override sets (``+model.net.hidden=[9]`` -> ``model``), or
+    None for a flag or an argument without ``=``."""
+    if arg.startswith("-") or "=" not in arg:
+        return None
+    return config_section(arg.split("=", 1)[0].lstrip("+~"))
 
 
 def output_dir(cfg: DictConfig) -> Path:
