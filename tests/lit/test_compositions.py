@@ -45,8 +45,10 @@ def _experiment_data(experiment: str, request: pytest.FixtureRequest) -> list[st
 def test_experiment_composes_and_runs(make_cfg, request, experiment: str) -> None:
     cfg = make_cfg(f"experiment={experiment}", *_experiment_data(experiment, request), *FAST_DEV)
     assert cfg.run_name == experiment
-    metrics, _ = train(cfg)
-    assert "test/acc" in metrics
+    metrics, objects = train(cfg)
+    assert objects["model"].net.sizes[1:-1] == list(cfg.model.net.hidden)
+    acc = float(metrics["test/acc"])
+    assert 0.0 <= acc <= float(metrics["test/acc_ties"]) <= 1.0  # ties only add correct samples
 
 
 @pytest.mark.parametrize("model", MODELS)
