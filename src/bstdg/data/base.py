@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from torch.utils.data._utils.collate import default_collate
 
+from bstdg.data.augment import check_shift, random_shift
 from bstdg.data.errors import InvalidDataConfigError
 from bstdg.data.paths import resolve_data_dir
 from bstdg.data.sampler import SAMPLINGS, training_sampler
@@ -102,11 +103,14 @@ class SplitDataModule(pl.LightningDataModule):
     ``sampling`` orders the training samples of each epoch: ``permutation`` (default),
     ``replacement`` (BS4NN) or ``sequential`` (S4NN); ``drop_last`` drops the last partial
     training batch (SSTDP). Validation and test loaders always run in order, whole.
+    ``augment_shift`` > 0 translates each training image by up to that many pixels
+    (`bstdg.data.augment.random_shift`); it needs ``image_shape`` (C, H, W).
     """
 
     name: str = "dataset"
     n_inputs: int
     n_classes: int
+    image_shape: tuple[int, int, int] | None = None
 
     def __init__(
         self,
@@ -118,6 +122,7 @@ class SplitDataModule(pl.LightningDataModule):
         seed: int = 0,
         sampling: str = "permutation",
         drop_last: bool = False,
+        augment_shift: int = 0,
     ) -> None:
         super().__init__()
         check_loader_args(batch_size, num_workers)
@@ -138,6 +143,8 @@ class SplitDataModule(pl.LightningDataModule):
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
         self._warned_no_val = False
+        self.augment_shift = augment_shift
+        self._augment_rng = torch.Generator().manual_seed(seed)
 
     @property
     def root(self) -> Path:
@@ -167,6 +174,7 @@ class SplitDataModule(pl.LightningDataModule):
         if self.test_set is not None:
             return
         full_train, test = self._load()
+        check_shift(self.augment_shift, self.image_shape, self.name)
         train_idx, val_idx = split_train_val(len(full_train), self.val_size, self.seed, self.name)
         self.train_set = Subset(full_train, train_idx.tolist())
         self.val_set = Subset(full_train, val_idx.tolist()) if len(val_idx) else None
@@ -191,6 +199,16 @@ class SplitDataModule(pl.LightningDataModule):
             collate_fn=self.collate_fn,
             persistent_workers=self.num_workers > 0,
         )
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Shift training images when ``augment_shift`` > 0; other stages pass through."""
+        trainer = self.trainer
+        if not self.augment_shift or trainer is None or not trainer.training:
+            return batch
+        assert self.image_shape is not None  # checked in setup()
+        x, y = batch[0], batch[1]
+        x = random_shift(x, self.image_shape, self.augment_shift, self._augment_rng)
+        return (x, y, *batch[2:])
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, train=True)

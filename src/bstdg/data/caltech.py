@@ -75,9 +75,10 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
         n_classes: int | None = None,
         sampling: str = "permutation",
         drop_last: bool = False,
+        augment_shift: int = 0,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed,
-                         sampling, drop_last)
+                         sampling, drop_last, augment_shift)
         self.size_hw = _check_resize(resize)
         if dog_filter not in DOG_FILTERS:
             raise InvalidDataConfigError(
@@ -112,6 +113,7 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
         self.n_classes = len(classes)
         channels = 2 if dog_filter == "on_off" else 1
         self.n_inputs = channels * self.size_hw[0] * self.size_hw[1]
+        self.image_shape = (channels, *self.size_hw)
         self._check_declared(n_inputs, n_classes)
 
     @property

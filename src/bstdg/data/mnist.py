@@ -96,6 +96,7 @@ class MNISTDataModule(SplitDataModule):
 
     n_inputs = 784
     n_classes = 10
+    image_shape = (1, 28, 28)
 
     def __init__(
         self,
@@ -111,9 +112,10 @@ class MNISTDataModule(SplitDataModule):
         n_classes: int | None = None,
         sampling: str = "permutation",
         drop_last: bool = False,
+        augment_shift: int = 0,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed,
-                         sampling, drop_last)
+                         sampling, drop_last, augment_shift)
         if variant not in SHA256:
             raise InvalidDataConfigError(
                 f"variant={variant!r} is invalid: use one of {sorted(SHA256)}."
