@@ -16,8 +16,10 @@ from pytorch_lightning.trainer.states import TrainerStatus
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from bstdg.utils.config_tree import print_config_tree
 from bstdg.utils.metrics_file import write_metrics
 from bstdg.utils.model_size import model_size
+from bstdg.utils.quiet import quiet_known_noise
 from bstdg.utils.run_config import config_entries, hydra_job_entries
 from bstdg.utils.run_info import load_average, run_metadata
 
@@ -50,11 +52,16 @@ def without_hydra(cfg: DictConfig) -> DictConfig:
     return OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
 
 
+def extras(cfg: DictConfig) -> DictConfig:
+    """The ``extras`` section (print_config, ignore_warnings), empty when absent."""
+    return cfg.get("extras") or OmegaConf.create({})
+
+
 @rank_zero_only
 def print_config(cfg: DictConfig) -> None:
-    """Print the resolved config tree (Hydra saves it to .hydra/ in the run dir)."""
-    if cfg.get("extras", {}).get("print_config", True):
-        print(OmegaConf.to_yaml(without_hydra(cfg), resolve=True))
+    """Print the resolved config as a tree (Hydra saves it to .hydra/ in the run dir)."""
+    if extras(cfg).get("print_config", True):
+        print_config_tree(cfg)
 
 
 def log_hyperparameters(loggers: list, cfg: DictConfig, meta: dict[str, Any]) -> None:
@@ -206,7 +213,8 @@ def run_task(task: TaskFn, cfg: DictConfig, outcome: dict[str, Any] | None = Non
     sigterm = _Sigterm(objects)
     exit_code = 1
     try:
-        with _sigterm_handler(sigterm):
+        with _sigterm_handler(sigterm), quiet_known_noise(
+                bool(extras(cfg).get("ignore_warnings", False))):
             try:
                 metrics, _ = task(cfg, objects)
             except BaseException as err:
