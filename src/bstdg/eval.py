@@ -22,6 +22,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from bstdg.tracking.naming import recorded_identity, run_name
 from bstdg.train import CONFIG_DIR, build, build_trainer, run_entry_point
 from bstdg.utils.checkpoint import (
     BUILT_KEYS,
@@ -127,6 +128,12 @@ def _check_sizes(model: Any, checkpoint: dict[str, Any], ckpt: Path) -> None:
             )
 
 
+def _trained_identity(cfg: DictConfig, ckpt: Path) -> dict[str, str]:
+    """W&B name and group of the training run that wrote ``ckpt`` (from its run folder)."""
+    run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+    return recorded_identity(run_dir, str(cfg.get("run_name") or "default"))
+
+
 def evaluate(
     cfg: DictConfig, objects: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -145,7 +152,13 @@ def evaluate(
     datamodule, model = build(cfg)
     _check_sizes(model, checkpoint, ckpt)
     objects.update(model=model, datamodule=datamodule, ckpt_path=str(ckpt))
-    objects["trainer"] = trainer = build_trainer(cfg)
+    trained = _trained_identity(cfg, ckpt)
+    # the eval run joins the training run's W&B group, named after it and eval's overrides
+    objects["trainer"] = trainer = build_trainer(
+        cfg, model,
+        wandb_defaults={"name": run_name(f"{trained['name']}-eval", _task_overrides()),
+                        "group": trained["group"]},
+        wandb_extra={"evaluated": {"checkpoint": ckpt.name, "train_run": trained["name"]}})
     trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt),
                  **weights_only_kwargs(trainer.test))
     return dict(trainer.callback_metrics), objects

@@ -7,6 +7,7 @@ bstdg-train -m experiment=mnist_bstdg encoder.T=16,64,256
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from bstdg.tracking.logged_config import wandb_config
+from bstdg.tracking.naming import identity
 from bstdg.utils.checkpoint import instantiate_model, weights_only_kwargs
 from bstdg.utils.checks import ConfigError, check_run_config
 from bstdg.utils.instantiate import instantiate_callbacks, instantiate_loggers
+from bstdg.utils.run_config import hydra_job_entries
 from bstdg.utils.run_info import run_metadata
 from bstdg.utils.task import log_hyperparameters, print_summary, run_task
 
@@ -42,12 +46,34 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     return datamodule, model
 
 
-def build_trainer(cfg: DictConfig) -> pl.Trainer:
-    loggers = instantiate_loggers(cfg.get("logger"))
+def log_run_config(loggers: list, cfg: DictConfig, model: Any = None,
+                   job: Mapping[str, Any] | None = None,
+                   extra: Mapping[str, Any] | None = None) -> None:
+    """A W&B logger gets the run's hyperparameters, derived columns and Hydra job
+    (:func:`bstdg.tracking.logged_config.wandb_config`); the others the resolved config."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    meta = run_metadata()
+    wandb = [lg for lg in loggers if isinstance(lg, WandbLogger)]
+    log_hyperparameters([lg for lg in loggers if lg not in wandb], cfg, meta)
+    for logger in wandb:
+        logger.log_hyperparams(wandb_config(cfg, model, job, meta, extra))
+
+
+def build_trainer(cfg: DictConfig, model: Any = None,
+                  wandb_defaults: Mapping[str, Any] | None = None,
+                  wandb_extra: Mapping[str, Any] | None = None) -> pl.Trainer:
+    """The Trainer with the config's callbacks and loggers; a W&B run is named and grouped
+    by :func:`bstdg.tracking.naming.identity` unless ``wandb_defaults`` (or the logger
+    config) says otherwise, and carries ``wandb_extra`` in its config."""
+    job = hydra_job_entries()
+    if wandb_defaults is None:
+        wandb_defaults = identity(str(cfg.get("run_name") or "default"), job)
+    loggers = instantiate_loggers(cfg.get("logger"), wandb_defaults)
     trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=instantiate_callbacks(cfg.get("callbacks")), logger=loggers or False
     )
-    log_hyperparameters(loggers, cfg, run_metadata())
+    log_run_config(loggers, cfg, model, job, wandb_extra)
     return trainer
 
 
@@ -62,7 +88,7 @@ def train(
     objects = {} if objects is None else objects
     datamodule, model = build(cfg)
     objects.update(model=model, datamodule=datamodule)
-    objects["trainer"] = trainer = build_trainer(cfg)
+    objects["trainer"] = trainer = build_trainer(cfg, model)
     metrics: dict[str, Any] = {}
     if cfg.get("train", True):
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"),

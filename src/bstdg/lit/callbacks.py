@@ -96,8 +96,7 @@ class InferenceTimer(pl.Callback):
 
     @torch.no_grad()
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        loaders = trainer.test_dataloaders
-        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        loader = first_test_loader(trainer)
         device = pl_module.device
         batches = [] if loader is None else self._batches(loader, device)
         n = sum(int(x.shape[0]) for x in batches)
@@ -112,7 +111,8 @@ class InferenceTimer(pl.Callback):
 
 
 class SpikeTimeHistogram(pl.Callback):
-    """Logs a histogram of hidden and output spike times of one validation batch to W&B."""
+    """Logs a histogram of hidden and output spike times of one validation batch to W&B
+    (``spike_times/layer<k>``, on the epoch axis) every ``every_n_epochs`` epochs."""
 
     def __init__(self, every_n_epochs: int = 1) -> None:
         self.every_n_epochs = max(1, every_n_epochs)
@@ -132,10 +132,10 @@ class SpikeTimeHistogram(pl.Callback):
             return
         if trainer.current_epoch % self.every_n_epochs:
             return
-        from pytorch_lightning.loggers import WandbLogger
+        from bstdg.tracking.media import log_media, wandb_logger
 
-        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
-        if not loggers:
+        logger = wandb_logger(trainer)
+        if logger is None:
             return
         import wandb
 
@@ -146,8 +146,7 @@ class SpikeTimeHistogram(pl.Callback):
             fired = times[times < T].float().cpu().numpy()
             if fired.size:
                 data[f"spike_times/layer{k}"] = wandb.Histogram(fired, num_bins=min(64, T))
-        if data:
-            loggers[0].experiment.log({**data, "trainer/global_step": trainer.global_step})
+        log_media(logger, trainer, data)
 
 
 class ResumableModelCheckpoint(ModelCheckpoint):
@@ -166,42 +165,65 @@ class ResumableModelCheckpoint(ModelCheckpoint):
         self.best_k_models = dict(state_dict.get("best_k_models", {}))
 
 
+PER_SAMPLE_COLUMNS = ("label", "pred", "decision_time", "hidden_spikes",
+                      "hidden_spikes_before_decision")
+
+
+@torch.no_grad()
+def per_sample_columns(pl_module: Any, loader: Any) -> dict[str, np.ndarray]:
+    """One forward pass over ``loader``: per sample, ``label``, ``pred`` (the module's
+    decision), ``decision_time`` (first output spike step, T if none), ``hidden_spikes`` and
+    ``hidden_spikes_before_decision``; {} for an empty loader."""
+    from bstdg.lit.spike_stats import spike_statistics
+    from bstdg.snn.readout import decide
+
+    T = int(pl_module.T)
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in PER_SAMPLE_COLUMNS}
+    for x, y in loader:
+        x, y = x.to(pl_module.device), y.to(pl_module.device)
+        t_in = pl_module.encoder(x)
+        out = pl_module.net(t_in)
+        stats = spike_statistics(t_in, out, T)
+        pred = decide(out.out_times, out.v_fire, out.v_end, T, pl_module.fallback)
+        values = {"label": y, "pred": pred, **{k: stats[k] for k in PER_SAMPLE_COLUMNS[2:]}}
+        for name, value in values.items():
+            columns[name].append(value.cpu().numpy())
+    if not columns["label"]:
+        return {}
+    return {k: np.concatenate(v) for k, v in columns.items()}
+
+
+def first_test_loader(trainer: pl.Trainer) -> Any:
+    """The (first) test DataLoader of ``trainer``, or None."""
+    loaders = trainer.test_dataloaders
+    return loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+
+
 class PerSampleResults(pl.Callback):
     """Writes per-sample test results to ``<default_root_dir>/test_samples.npz``, for
     distributions that epoch means hide (decision-time histograms in ``bstdg-report``).
 
-    Arrays, one entry per test sample: ``label``, ``pred`` (the module's decision),
-    ``decision_time`` (first output spike step, T if none), ``hidden_spikes`` and
-    ``hidden_spikes_before_decision``; scalar ``T``. One extra forward pass over the test
-    set after the test epoch (rank zero only), written atomically.
+    Arrays, one entry per test sample: see :func:`per_sample_columns`; scalar ``T``. One
+    extra forward pass over the test set after the test epoch (rank zero only), written
+    atomically. The arrays stay in ``results`` for other callbacks (W&B media).
     """
 
+    def __init__(self) -> None:
+        self.results: dict[str, np.ndarray] = {}
+
+    def on_test_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.results = {}
+
     @rank_zero_only
-    @torch.no_grad()
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        loaders = trainer.test_dataloaders
-        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        loader = first_test_loader(trainer)
         if loader is None or not hasattr(pl_module, "encoder"):
             return
-        from bstdg.lit.spike_stats import spike_statistics
-        from bstdg.snn.readout import decide
-
-        T = int(pl_module.T)
-        columns: dict[str, list[np.ndarray]] = {name: [] for name in (
-            "label", "pred", "decision_time", "hidden_spikes", "hidden_spikes_before_decision")}
-        for x, y in loader:
-            x, y = x.to(pl_module.device), y.to(pl_module.device)
-            t_in = pl_module.encoder(x)
-            out = pl_module.net(t_in)
-            stats = spike_statistics(t_in, out, T)
-            pred = decide(out.out_times, out.v_fire, out.v_end, T, pl_module.fallback)
-            values = {"label": y, "pred": pred, **{k: stats[k] for k in list(columns)[2:]}}
-            for name, value in values.items():
-                columns[name].append(value.cpu().numpy())
-        if not columns["label"]:
+        self.results = per_sample_columns(pl_module, loader)
+        if not self.results:
             return
         path = Path(trainer.default_root_dir) / TEST_SAMPLES_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp.npz")
-        np.savez_compressed(tmp, T=T, **{k: np.concatenate(v) for k, v in columns.items()})
+        np.savez_compressed(tmp, T=int(pl_module.T), **self.results)
         os.replace(tmp, path)

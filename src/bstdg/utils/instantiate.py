@@ -83,31 +83,53 @@ def check_targets(node: Any, source: str, key: str = "") -> None:
 
 
 def _is_wandb(cfg: DictConfig) -> bool:
+    """Whether a logger config builds Lightning's W&B logger or a subclass of it."""
+    target = str(cfg.get("_target_", ""))
+    if target.split(".")[-1] == "WandbLogger" and target.startswith("pytorch_lightning."):
+        return True
+    try:
+        cls = hydra.utils.get_class(target)
+    except Exception:  # not a class: instantiation reports it
+        return False
+    from pytorch_lightning.loggers import WandbLogger
+
+    return isinstance(cls, type) and issubclass(cls, WandbLogger)
+
+
+def _is_lightning_wandb(cfg: DictConfig) -> bool:
     target = str(cfg.get("_target_", ""))
     return target.split(".")[-1] == "WandbLogger" and target.startswith("pytorch_lightning.")
 
 
-def _logger_kwargs(cfg: DictConfig) -> dict[str, Any]:
-    """Overrides for one logger: W&B cannot upload checkpoints offline, so ``log_model`` is
-    dropped there (with a warning) instead of failing the run; the checkpoints stay in the
-    run's checkpoints/ folder."""
-    if not (_is_wandb(cfg) and cfg.get("offline", False) and cfg.get("log_model", False)):
+def _logger_kwargs(cfg: DictConfig, wandb_defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Overrides for one logger. A W&B logger gets ``wandb_defaults`` (``name``, ``group``)
+    for the keys its config leaves null. Lightning's own W&B logger cannot upload
+    checkpoints offline, so its ``log_model`` is dropped there (with a warning) instead of
+    failing the run; the project's logger (``bstdg.tracking.logger.WandbLogger``) logs them
+    as offline artifacts."""
+    if not _is_wandb(cfg):
         return {}
-    rank_zero_warn(
-        "logger.wandb.log_model is ignored in offline mode (W&B uploads no checkpoint "
-        "offline); the checkpoints stay in the run's checkpoints/ folder. Set "
-        "logger.wandb.offline=false (after `wandb login`) to upload them."
-    )
-    return {"log_model": False}
+    kwargs = {k: v for k, v in wandb_defaults.items() if cfg.get(k) is None}
+    if _is_lightning_wandb(cfg) and cfg.get("offline", False) and cfg.get("log_model", False):
+        rank_zero_warn(
+            "logger.wandb.log_model is ignored in offline mode by "
+            "pytorch_lightning's WandbLogger (it uploads no checkpoint offline); the "
+            "checkpoints stay in the run's checkpoints/ folder. The default logger "
+            "(bstdg.tracking.logger.WandbLogger) logs them as offline artifacts."
+        )
+        kwargs["log_model"] = False
+    return kwargs
 
 
-def _targets(cfg: DictConfig | None, kind: str) -> list:
+def _targets(cfg: DictConfig | None, kind: str,
+             wandb_defaults: Mapping[str, Any] | None = None) -> list:
     if not cfg:
         return []
     if not isinstance(cfg, DictConfig):
         raise TypeError(f"the {kind} config must be a mapping of name -> {{_target_: ...}}")
     return [
-        hydra.utils.instantiate(c, **(_logger_kwargs(c) if kind == "logger" else {}))
+        hydra.utils.instantiate(
+            c, **(_logger_kwargs(c, wandb_defaults or {}) if kind == "logger" else {}))
         for c in cfg.values()
         if isinstance(c, DictConfig) and "_target_" in c
     ]
@@ -117,5 +139,8 @@ def instantiate_callbacks(cfg: DictConfig | None) -> list[pl.Callback]:
     return _targets(cfg, "callbacks")
 
 
-def instantiate_loggers(cfg: DictConfig | None) -> list[Logger]:
-    return _targets(cfg, "logger")
+def instantiate_loggers(cfg: DictConfig | None,
+                        wandb_defaults: Mapping[str, Any] | None = None) -> list[Logger]:
+    """The loggers of ``cfg``; a W&B logger's null ``name`` / ``group`` come from
+    ``wandb_defaults`` (see :func:`bstdg.tracking.naming.identity`)."""
+    return _targets(cfg, "logger", wandb_defaults)

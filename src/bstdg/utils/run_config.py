@@ -18,7 +18,8 @@ SINGLE_KEYS = ("trainer.max_epochs", "seed")
 HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
 
-def _is_path_key(name: str) -> bool:
+def is_path_key(name: str) -> bool:
+    """Whether a config key names a file or folder (``data_dir``, ``ckpt_path``, ``root``)."""
     return name in {"root", "path", "dir"} or name.endswith(("_dir", "_path", "_file"))
 
 
@@ -32,10 +33,22 @@ def _container(node: Any) -> Any:
         return OmegaConf.to_container(node, resolve=False)
 
 
+def hyperparameter_tree(node: Any) -> Any:
+    """``node`` as plain nested containers without instantiation keys (``_target_``, ...)
+    and without path keys (``data_dir``, ``*_path``)."""
+    value = _container(node)
+    if isinstance(value, dict):
+        return {str(k): hyperparameter_tree(v) for k, v in value.items()
+                if k not in HYDRA_KEYS and not is_path_key(str(k))}
+    if isinstance(value, list):
+        return [hyperparameter_tree(v) for v in value]
+    return value
+
+
 def _leaves(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, sub in value.items():
-            if key in HYDRA_KEYS or _is_path_key(str(key)):
+            if key in HYDRA_KEYS or is_path_key(str(key)):
                 continue
             yield from _leaves(sub, f"{prefix}.{key}" if prefix else str(key))
     else:
@@ -93,7 +106,7 @@ def config_entries(
             entries.update(_leaves(_container(cfg[section]), section))
     for key in (*SINGLE_KEYS, *_override_keys(overrides, groups)):
         value = _select(cfg, key)
-        if key not in entries and value is not _ABSENT and not _is_path_key(key.split(".")[-1]):
+        if key not in entries and value is not _ABSENT and not is_path_key(key.split(".")[-1]):
             entries.update(_leaves(_container(value), key))
     return {f"cfg/{k}": v for k, v in entries.items()}
 
