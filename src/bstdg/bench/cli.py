@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="dataset root holding MNIST/raw (default $BSTDG_DATA_DIR)")
     p.add_argument("--bptt-T", type=int, nargs="*", default=[64],
                    help="T values for the BPTT baseline (default 64)")
+    p.add_argument("--lightning", action="store_true",
+                   help="also time the Lightning training loop of an experiment against the "
+                        "bare training step of the same model (bench.json key "
+                        "lightning_vs_kernel_train_ratio)")
+    p.add_argument("--lightning-experiment", default="mnist_bstdg",
+                   help="experiment for --lightning (default mnist_bstdg)")
+    p.add_argument("--lightning-batches", type=int, default=None,
+                   help="training batches of 32 per timed --lightning repeat "
+                        "(default 300, --quick 100)")
+    p.add_argument("--only-lightning", action="store_true", help=argparse.SUPPRESS)
     # Hidden knobs (tests, tuning).
     p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--slow-samples", type=int, default=None, help=argparse.SUPPRESS)
@@ -87,6 +97,27 @@ def _numba_layer() -> dict[str, Any]:
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _lightning_section(args: argparse.Namespace, x: Any, y: Any) -> dict[str, Any]:
+    """The Lightning-loop-vs-bare-step measurement (``bstdg.bench.lightning``)."""
+    from bstdg.bench.data import load_inputs
+    from bstdg.bench.lightning import LOOP_BATCH, measure_loop
+
+    n_batches = args.lightning_batches or (100 if args.quick else 300)
+    if n_batches < 1:
+        raise ValueError(f"--lightning-batches must be >= 1, got {n_batches}")
+    need = LOOP_BATCH * n_batches
+    if len(x) < need:
+        x, y, _ = load_inputs(need, args.data_dir, synthetic=args.synthetic)
+    _log(f"  lightning loop: experiment={args.lightning_experiment}, {n_batches} batches of "
+         f"{LOOP_BATCH} per repeat, {args.repeats} repeats")
+    loop = measure_loop(x, y, batch=LOOP_BATCH, n_batches=n_batches, repeats=args.repeats,
+                        experiment=args.lightning_experiment)
+    _log(f"  lightning     train {loop['lightning_train_samples_per_s']['median']:,.0f}/s  "
+         f"bare step {loop['bare_step_train_samples_per_s']['median']:,.0f}/s  ratio "
+         f"{loop['lightning_vs_kernel_train_ratio']:.2f}")
+    return loop
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -142,16 +173,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
              f"{entry['infer']['samples_per_s']['median']:,.0f}/s  ({entry['wall_s']:.1f} s)")
         del runner
 
-    bench("ann", None, slow=False)
-    for T in args.T:
-        bench("bstdg", T, slow=False)
-        bench("clock_driven", T, slow=True)
-    for T in args.bptt_T:
-        bench("bptt", T, slow=True)
+    if not args.only_lightning:
+        bench("ann", None, slow=False)
+        for T in args.T:
+            bench("bstdg", T, slow=False)
+            bench("clock_driven", T, slow=True)
+        for T in args.bptt_T:
+            bench("bptt", T, slow=True)
+    loop = _lightning_section(args, x, y) if args.lightning or args.only_lightning else None
 
     memory: dict[str, Any] = {}
     xb, yb = x[:args.batch_size], y[:args.batch_size]
-    for model in args.memory_models:
+    for model in [] if args.only_lightning else args.memory_models:
         for T in MEMORY_T:
             if device.type == "cuda":
                 res = step_memory_cuda(model, T, xb, yb, device)
@@ -161,6 +194,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _log(f"  memory {model:<13} T={T:<4} peak {res['peak_bytes'] / 2**20:,.1f} MiB")
 
     ratios = headline_ratios(results, memory)
+    if loop is not None:
+        ratios["lightning_vs_kernel_train_ratio"] = loop["lightning_vs_kernel_train_ratio"]
     report: dict[str, Any] = {
         "benchmark": "bstdg-bench",
         "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -187,7 +222,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "settings": SETTINGS,
         "results": results,
         "peak_memory": memory,
-        "peak_mem_ratio_basis": memory_ratio(memory)[1],
+        "lightning_loop": loop,
+        "peak_mem_ratio_basis": memory_ratio(memory)[1] if memory else None,
         "peak_mem_process_ratio_t256_vs_t16": {
             m: (None if not (memory[m]["16"]["peak_bytes"] and memory[m]["256"]["peak_bytes"])
                 else memory[m]["256"]["peak_bytes"] / memory[m]["16"]["peak_bytes"])

@@ -12,6 +12,8 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "train_speedup_vs_clock_driven": ("clock-driven / BSTDG train epoch, T=256", ">=", 100.0),
     "train_speedup_vs_bptt": ("BPTT / BSTDG train epoch, T=64", ">=", 30.0),
     "peak_mem_ratio_t256_vs_t16": ("BSTDG train-step memory T=256 / T=16", "<=", 1.2),
+    "lightning_vs_kernel_train_ratio": ("Lightning loop / bare step train samples/s, "
+                                        "batch 32 (--lightning)", ">=", 0.5),
 }
 
 
@@ -167,6 +169,15 @@ def format_report(report: dict[str, Any]) -> str:
             )
         lines.append(f"(peak_mem_ratio_t256_vs_t16 uses the {report['peak_mem_ratio_basis']} "
                      "ratio of bstdg)")
+    loop = report.get("lightning_loop")
+    if loop:
+        lt, bt = loop["lightning_train_samples_per_s"], loop["bare_step_train_samples_per_s"]
+        lines += ["", f"training loop, experiment={loop['experiment']}, batch "
+                      f"{loop['batch_size']}, {loop['batches_per_repeat']} batches x "
+                      f"{loop['repeats']} repeats (samples/s, median [min-max]):",
+                  f"  Lightning fit   {_num(lt['median'])} [{_num(lt['min'])}-{_num(lt['max'])}]",
+                  f"  bare step       {_num(bt['median'])} [{_num(bt['min'])}-{_num(bt['max'])}]",
+                  "  ratio per repeat " + ", ".join(f"{r:.2f}" for r in loop["per_repeat_ratios"])]
     lines += ["", "targets (information only, never asserted):"]
     for key, st in report["targets"].items():
         verdict = {True: "met", False: "MISSED", None: "not measured"}[st["met"]]
