@@ -11,7 +11,7 @@ ifeq ($(origin BSTDG_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: setup train test test-fast lint bench clean
+.PHONY: setup train test test-fast imports lint bench clean
 
 setup: $(STAMP)
 
@@ -23,9 +23,13 @@ $(STAMP): pyproject.toml
 train: setup
 	$(VENV)/bin/bstdg-train experiment=mnist_bstdg $(ARGS)
 
-test: setup
+test: setup imports
 	WANDB_MODE=disabled OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2 \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the architecture's import rules (.importlinter): core free of Lightning/Hydra/W&B, ...
+imports: setup
+	$(VENV)/bin/lint-imports --no-cache
 
 test-fast: setup
 	WANDB_MODE=disabled OMP_NUM_THREADS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
