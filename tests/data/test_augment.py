@@ -58,6 +58,7 @@ def test_shift_needs_an_image_shape() -> None:
 class _Trainer:
     def __init__(self, training: bool) -> None:
         self.training = training
+        self.global_rank = 0
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -80,3 +81,17 @@ def test_shift_on_an_unshaped_dataset_is_refused(shd_root) -> None:
     dm.augment_shift = 2
     with pytest.raises(InvalidDataConfigError, match="data.augment_shift=0"):
         dm.setup("fit")
+
+
+def test_datamodule_pickles_after_augmenting(mnist_root) -> None:
+    """DDP spawn pickles the DataModule: the shift generator is left out and made anew."""
+    import pickle
+
+    from bstdg.data import MNISTDataModule
+
+    dm = MNISTDataModule(str(mnist_root), batch_size=4, val_size=20, augment_shift=1)
+    dm.setup("fit")
+    dm.trainer = _Trainer(True)  # type: ignore[assignment]
+    dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    clone = pickle.loads(pickle.dumps(dm))
+    assert clone._augment_rng is None and clone.augment_shift == 1

@@ -64,4 +64,7 @@ def test_ddp_simulation_on_cpu(tmp_path: Path) -> None:
                 f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["status"] == "finished" and 0.0 <= metrics["test/acc"] <= 1.0
+    assert metrics["status"] == "finished"
+    # one mean over all 256 synthetic test samples, not a mean of per-rank means
+    correct = metrics["test/acc"] * 256
+    assert abs(correct - round(correct)) < 1e-3

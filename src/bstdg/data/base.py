@@ -144,7 +144,11 @@ class SplitDataModule(pl.LightningDataModule):
         self.test_set: Dataset | None = None
         self._warned_no_val = False
         self.augment_shift = augment_shift
-        self._augment_rng = torch.Generator().manual_seed(seed)
+        self._augment_rng: torch.Generator | None = None  # made on first use (spawn-safe)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the augmentation generator (DDP spawn cannot share its state)."""
+        return {**self.__dict__, "_augment_rng": None}
 
     @property
     def root(self) -> Path:
@@ -206,6 +210,8 @@ class SplitDataModule(pl.LightningDataModule):
         if not self.augment_shift or trainer is None or not trainer.training:
             return batch
         assert self.image_shape is not None  # checked in setup()
+        if self._augment_rng is None:  # one stream per DDP rank
+            self._augment_rng = torch.Generator().manual_seed(self.seed + trainer.global_rank)
         x, y = batch[0], batch[1]
         x = random_shift(x, self.image_shape, self.augment_shift, self._augment_rng)
         return (x, y, *batch[2:])
