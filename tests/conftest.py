@@ -9,6 +9,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HYDRA_FULL_ERROR", "1")
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -22,6 +23,17 @@ from data_fakes import N_FACES, N_MOTOR, write_mnist_like, write_shd_h5  # noqa:
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_hydra_state_between_tests() -> Iterator[None]:
+    """Compose-based tests set Hydra's global config; clear it so no test sees another's."""
+    yield
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    HydraConfig.instance().cfg = None
+    GlobalHydra.instance().clear()
 
 
 # Fake datasets in the true on-disk formats (IDX .gz, JPEG folders, SHD h5).

@@ -25,9 +25,11 @@ class FakeApi:
 
 def _run(seed: int, acc: float, T: int, state: str = "finished") -> SimpleNamespace:
     config = {"run_name": "mnist_bstdg", "seed": seed, "encoder": {"_target_": "x", "T": T},
-              "model": {"net": {"hidden": [600]}}, "env": {"cpu": "x"}}
+              "model": {"net": {"hidden": [600]}}, "env": {"cpu": "x"},
+              "derived": {"n_params": 10}, "evaluated": {"checkpoint": "a.ckpt"}}
     summary = {"test/acc": acc, "test/acc_ties": acc + 0.01, "_step": 9,
-               "spike_times/layer1": {"_type": "histogram"}}
+               "spike_times/layer1": {"_type": "histogram"}, "val/acc": {"max": acc + 0.02},
+               "val/loss": {"min": 0.1, "mean": 0.2}}
     return SimpleNamespace(summary=summary, config=config, state=state, id=f"r{seed}",
                            url=f"https://wandb.example/r{seed}")
 
@@ -39,6 +41,9 @@ def test_project_runs_become_rows_with_cfg_keys_and_status() -> None:
     assert list(runs["cfg/encoder.T"]) == [64, 64, 64]
     assert "cfg/env.cpu" not in runs and "cfg/encoder._target_" not in runs
     assert "spike_times/layer1" not in runs and "_step" not in runs
+    assert list(runs["val/acc"]) == pytest.approx([0.92, 0.82, 0.12])  # define_metric max
+    assert "val/loss" not in runs  # two aggregates: ambiguous, left out
+    assert not [c for c in runs if c.startswith(("cfg/derived", "cfg/evaluated"))]
     assert list(runs["skip_reason"].isna()) == [True, True, False]
     assert runs.loc[2, "skip_reason"] == "status crashed"
 

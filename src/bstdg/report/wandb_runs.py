@@ -11,7 +11,9 @@ from bstdg.report.runs import CFG_PREFIX, RUN_DIR, SKIP_REASON, _hashable, skip_
 
 WANDB_PREFIX = "wandb:"
 # Logged config nodes that are not hyperparameters of the job.
-_NOT_HYPERPARAMETERS = ("env", "hydra", "paths", "callbacks", "logger", "extras")
+_AGGREGATES = ("min", "max", "mean", "first", "last", "best")
+_NOT_HYPERPARAMETERS = ("env", "hydra", "paths", "callbacks", "logger", "extras", "derived",
+                        "evaluated")
 
 
 def _flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -29,11 +31,19 @@ def _flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def wandb_record(summary: Mapping[str, Any], config: Mapping[str, Any], state: str,
                  url: str) -> dict[str, Any]:
-    """One run's row: its summary metrics, its config as ``cfg/<dotted key>``, ``seed``,
+    """One run's row: its summary metrics (a ``define_metric`` summary such as
+    ``{"max": v}`` gives ``v``), its config as ``cfg/<dotted key>``, ``seed``,
     ``experiment`` (``run_name``) and ``status`` (``finished`` only for W&B's finished state)."""
     params = {k: v for k, v in config.items() if k not in _NOT_HYPERPARAMETERS}
-    record: dict[str, Any] = {k: v for k, v in summary.items()
-                              if not k.startswith("_") and not isinstance(v, Mapping)}
+    record: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, Mapping):  # a define_metric summary such as {"max": 0.97}
+            if len(value) != 1 or next(iter(value)) not in _AGGREGATES:
+                continue  # media, histograms, several aggregates
+            value = next(iter(value.values()))
+        record[key] = value
     record.update({f"{CFG_PREFIX}{k}": v for k, v in _flatten(params).items()})
     record.update(seed=config.get("seed"), experiment=config.get("run_name"),
                   status="finished" if state == "finished" else state)
