@@ -17,6 +17,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from bstdg.data.config import check_size_keys
+from bstdg.data.errors import InvalidDataConfigError
 from bstdg.tracking.logged_config import wandb_config
 from bstdg.tracking.naming import identity
 from bstdg.utils.checkpoint import instantiate_model, weights_only_kwargs
@@ -33,6 +35,10 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     """Check the config, seed, then build the DataModule and the model (net sizes from data,
     T from encoder; the run config goes into the checkpoint's hyperparameters)."""
     check_run_config(cfg)
+    try:
+        check_size_keys(cfg.data)  # sizes come from the DataModule, not the config
+    except InvalidDataConfigError as err:
+        raise ConfigError(str(err)) from None
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)

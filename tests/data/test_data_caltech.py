@@ -96,7 +96,6 @@ def test_unknown_class(caltech_root):
         ({"split": "kfold"}, "sdnn"),
         ({"classes": ["Faces"]}, "at least 2"),
         ({"batch_size": 0}, ">= 1"),
-        ({"n_inputs": 40000, "dog_filter": "on_off"}, "n_inputs=80000"),
     ],
 )
 def test_invalid_options(kw, match):

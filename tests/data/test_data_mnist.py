@@ -107,9 +107,12 @@ def test_variant_invalid():
         MNISTDataModule("/nonexistent", variant="KMNIST")
 
 
-def test_declared_sizes_checked():
-    with pytest.raises(InvalidDataConfigError, match="n_inputs=784"):
-        MNISTDataModule("/nonexistent", n_inputs=100)
+def test_sizes_are_not_options():
+    """The sizes are facts of the data: attributes, not constructor parameters."""
+    dm = MNISTDataModule("/nonexistent")
+    assert (dm.n_inputs, dm.n_classes) == (784, 10)
+    with pytest.raises(TypeError, match="n_inputs"):
+        MNISTDataModule("/nonexistent", n_inputs=784)
 
 
 def test_missing_file_message(tmp_path, no_env_data_dir):

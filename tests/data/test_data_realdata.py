@@ -59,7 +59,7 @@ def test_shd_counts():
         ("mnist", "MNIST/raw/train-images-idx3-ubyte.gz", [], (60000, 10000)),
         ("fmnist", "FashionMNIST/raw/train-images-idx3-ubyte.gz", [], (60000, 10000)),
         ("caltech_face_motorbike", "caltech101/101_ObjectCategories/Faces",
-         ["data.resize=[40,62]", "data.n_inputs=2480"], (400, 833)),
+         ["data.resize=[40,62]"], (400, 833)),
     ],
 )
 def test_composed_train_config_dataloaders_hold_every_sample(data, marker, overrides, sizes):

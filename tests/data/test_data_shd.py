@@ -1,4 +1,4 @@
-"""SHDDataModule on synthetic h5 pairs in tonic's layout."""
+"""SHDDataModule on small fake h5 pairs in the real SHD layout (read with h5py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bstdg.data import CorruptDatasetError, DatasetNotFoundError, SHDDataModule
-from bstdg.data.shd import OfflineSHD, load_shd, pad_events
+from bstdg.data.shd import load_shd, pad_events
 from data_fakes import make_shd_samples, write_shd_h5
 
 
@@ -33,7 +33,7 @@ def test_events_match_file(shd_root):
         ev, label = data[i]
         order = np.argsort(times[i], kind="stable")
         assert ev.dtype == np.float32 and ev.shape == (len(times[i]), 2)
-        np.testing.assert_allclose(ev[:, 0], times[i][order], atol=1.01e-6)
+        np.testing.assert_array_equal(ev[:, 0], times[i][order])  # the stored times, exactly
         np.testing.assert_array_equal(ev[:, 1], units[i][order])
         assert np.all(np.diff(ev[:, 0]) >= 0)
         assert label == labels[i]
@@ -75,15 +75,48 @@ def test_without_extra_keys(tmp_path):
     assert len(dm.train_set) == 10 and len(dm.test_set) == 5
 
 
-def test_offline_shd_is_tonic_and_never_downloads(shd_root, tmp_path):
-    from tonic.datasets import SHD
-
-    ds = OfflineSHD(shd_root, train=False)
-    assert isinstance(ds, SHD) and len(ds) == 20 and len(ds.classes) == 20
-    assert not (shd_root / "SHD" / "shd_test.h5.zip").exists()
-    assert not (shd_root / "OfflineSHD").exists()
+def test_reads_offline_and_writes_nothing(shd_root, tmp_path):
+    before = sorted(p.relative_to(shd_root) for p in shd_root.rglob("*"))
+    data = load_shd(shd_root, train=False)
+    assert len(data) == 20
+    assert sorted(p.relative_to(shd_root) for p in shd_root.rglob("*")) == before
     with pytest.raises(DatasetNotFoundError, match="zenkelab.org"):
-        OfflineSHD(tmp_path / "empty", train=True)
+        load_shd(tmp_path / "empty", train=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float64])
+def test_time_dtypes(tmp_path, dtype):
+    """Times stored as float16 or float64 come out as float32 seconds, sorted per sample."""
+    path = tmp_path / "SHD" / "shd_train.h5"
+    path.parent.mkdir()
+    times = [np.array([0.5, 0.25, 0.75], dtype), np.array([], dtype)]
+    with h5py.File(path, "w") as fh:
+        ds = fh.create_dataset("spikes/times", (2,), dtype=h5py.vlen_dtype(dtype))
+        us = fh.create_dataset("spikes/units", (2,), dtype=h5py.vlen_dtype(np.uint16))
+        for i, t in enumerate(times):
+            ds[i] = t
+            us[i] = np.arange(len(t), dtype=np.uint16)
+        fh.create_dataset("labels", data=np.array([3, 19], np.uint16))
+    data = load_shd(tmp_path, train=True)
+    ev, label = data[0]
+    assert ev.dtype == np.float32 and label == 3
+    np.testing.assert_array_equal(ev, [[0.25, 1], [0.5, 0], [0.75, 2]])
+    assert data[1][0].shape == (0, 2) and data[1][1] == 19
+
+
+def test_unit_and_label_ranges(tmp_path):
+    path = tmp_path / "SHD" / "shd_train.h5"
+    write_shd_h5(path, 6, seed=0)
+    with h5py.File(path, "a") as fh:
+        n = len(fh["spikes/units"][2])
+        fh["spikes/units"][2] = np.full(n, 700, dtype=np.uint16)
+    with pytest.raises(CorruptDatasetError, match="sample 2 has unit ids outside 0..699"):
+        load_shd(tmp_path, train=True)
+    write_shd_h5(path, 6, seed=0)
+    with h5py.File(path, "a") as fh:
+        fh["labels"][1] = 20
+    with pytest.raises(CorruptDatasetError, match="labels outside 0..19"):
+        load_shd(tmp_path, train=True)
 
 
 def test_missing_file_message(tmp_path, no_env_data_dir):

@@ -24,7 +24,7 @@ def _data_overrides(name: str, request: pytest.FixtureRequest) -> list[str]:
                 "data.val_size=20"]
     if name == "caltech_face_motorbike":
         return [f"data={name}", f"data.data_dir={request.getfixturevalue('caltech_root')}",
-                "data.resize=[8,10]", "data.n_inputs=80", "data.train_per_class=8"]
+                "data.resize=[8,10]", "data.train_per_class=8"]
     return ["data=shd", f"data.data_dir={request.getfixturevalue('shd_root')}",
             "encoder=shd_first_spike"]
 
@@ -37,7 +37,7 @@ def _experiment_data(experiment: str, request: pytest.FixtureRequest) -> list[st
         return _data_overrides("shd", request)
     if experiment.startswith("caltech"):
         # fake 8x10 images: the input count follows the experiment's filter
-        return [*_data_overrides("caltech_face_motorbike", request), "data.n_inputs=null"]
+        return _data_overrides("caltech_face_motorbike", request)
     return _data_overrides("synthetic", request)
 
 

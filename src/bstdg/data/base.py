@@ -105,6 +105,9 @@ class SplitDataModule(pl.LightningDataModule):
     training batch (SSTDP). Validation and test loaders always run in order, whole.
     ``augment_shift`` > 0 translates each training image by up to that many pixels
     (`bstdg.data.augment.random_shift`); it needs ``image_shape`` (C, H, W).
+
+    ``n_inputs`` and ``n_classes`` are attributes set from the data and the options (not
+    constructor parameters): the network is sized from them (`bstdg.data.config`).
     """
 
     name: str = "dataset"
@@ -154,18 +157,6 @@ class SplitDataModule(pl.LightningDataModule):
     def root(self) -> Path:
         """Resolved data root directory."""
         return resolve_data_dir(self.data_dir)
-
-    def _check_declared(self, n_inputs: int | None, n_classes: int | None) -> None:
-        """Refuse config-declared sizes (used for interpolation) that differ from the data's."""
-        for key, declared, actual in (
-            ("n_inputs", n_inputs, self.n_inputs),
-            ("n_classes", n_classes, self.n_classes),
-        ):
-            if declared is not None and declared != actual:
-                raise InvalidDataConfigError(
-                    f"{key}={declared} does not match {self.name}, whose {key} is {actual} with "
-                    f"these options: set data.{key}={actual} (or leave it null)."
-                )
 
     def _load(self) -> tuple[Dataset, Dataset]:
         raise NotImplementedError

@@ -71,8 +71,6 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
         dog_size: int = 7,
         train_per_class: int = 200,
         split: Literal["random", "sdnn"] = "random",
-        n_inputs: int | None = None,
-        n_classes: int | None = None,
         sampling: str = "permutation",
         drop_last: bool = False,
         augment_shift: int = 0,
@@ -114,7 +112,6 @@ class CaltechFaceMotorbikeDataModule(SplitDataModule):
         channels = 2 if dog_filter == "on_off" else 1
         self.n_inputs = channels * self.size_hw[0] * self.size_hw[1]
         self.image_shape = (channels, *self.size_hw)
-        self._check_declared(n_inputs, n_classes)
 
     @property
     def image_root(self) -> Path:

@@ -108,8 +108,6 @@ class MNISTDataModule(SplitDataModule):
         val_size: ValSize = 5000,
         seed: int = 0,
         verify_checksums: bool = False,
-        n_inputs: int | None = None,
-        n_classes: int | None = None,
         sampling: str = "permutation",
         drop_last: bool = False,
         augment_shift: int = 0,
@@ -123,7 +121,6 @@ class MNISTDataModule(SplitDataModule):
         self.variant = variant
         self.verify_checksums = verify_checksums
         self.name = "mnist" if variant == "MNIST" else "fmnist"
-        self._check_declared(n_inputs, n_classes)
 
     @property
     def raw_dir(self) -> Path:

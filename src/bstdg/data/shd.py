@@ -1,4 +1,14 @@
-"""Spiking Heidelberg Digits read offline through tonic, as padded [time_s, unit] events."""
+"""Spiking Heidelberg Digits read offline from its h5 files, as padded [time_s, unit] events.
+
+The files are read directly with h5py (keys ``spikes/times``, ``spikes/units``, ``labels``:
+vlen arrays of event times in seconds and unit ids per sample, as Zenke lab distributes them)
+rather than through ``tonic.datasets.SHD``. tonic's class derives its folder from the class
+name and checks, downloads and unpacks the zip archives itself, so using it offline meant
+overriding three of its internals; it quantizes times to whole microseconds and opens the file
+once per sample; and it is GPL-3.0 and pulls in librosa. Reading two vlen datasets is a few
+lines, keeps the exact stored times, and lets the tests run on small fake h5 files in the real
+layout (``tests/data_fakes.py``). Downloading with checksums is `bstdg.data.download`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,6 @@ from typing import Any
 import h5py
 import numpy as np
 import torch
-from tonic.datasets import SHD
 from torch.utils.data import Dataset
 
 from bstdg.data.base import SplitDataModule, ValSize
@@ -44,33 +53,6 @@ def check_h5(path: Path) -> bool:
     return has_extra
 
 
-class OfflineSHD(SHD):
-    """tonic's SHD that needs only `<save_to>/SHD/shd_{train,test}.h5` and never downloads."""
-
-    def __init__(self, save_to: str | Path, train: bool = True) -> None:
-        self._save_to = Path(save_to)
-        try:
-            super().__init__(str(save_to), train=train)
-        except KeyError:
-            self.classes = None
-            self._speaker = None
-
-    @property
-    def location_on_system(self) -> str:
-        """Always `<save_to>/SHD` (tonic derives the folder from the class name)."""
-        return str(self._save_to / "SHD")
-
-    @location_on_system.setter
-    def location_on_system(self, value: str) -> None:
-        """Ignore tonic's class-name-based folder."""
-
-    def _check_exists(self) -> bool:
-        return Path(self.location_on_system, self.data_filename).is_file()
-
-    def download(self) -> None:
-        raise not_found(Path(self.location_on_system, self.data_filename), "SHD", HOW_TO_GET)
-
-
 class EventDataset(Dataset):
     """In-memory list of (E, 2) float32 [time_s, unit] arrays with int labels."""
 
@@ -85,38 +67,38 @@ class EventDataset(Dataset):
         return self.events[i], int(self.labels[i])
 
 
-def _sample_problem(path: Path, i: int, exc: Exception) -> str:
-    """Why sample ``i`` of an SHD file cannot be read (named for the error message)."""
-    try:
-        with h5py.File(path, "r") as fh:
-            n_times, n_units = len(fh["spikes/times"][i]), len(fh["spikes/units"][i])
-    except Exception:
-        return f"sample {i} cannot be read ({exc})"
-    if n_times != n_units:
-        return (f"sample {i} has {n_times} spike times but {n_units} unit ids (spikes/times "
-                f"and spikes/units must have the same length per sample)")
-    return f"sample {i} cannot be read ({exc})"
+def _read_sample(path: Path, i: int, times: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Sample ``i`` as (E, 2) float32 [time_s, unit] rows sorted by time (stable)."""
+    if len(times) != len(units):
+        raise corrupt(path, f"sample {i} has {len(times)} spike times but {len(units)} unit ids "
+                            f"(spikes/times and spikes/units must have the same length per "
+                            f"sample)")
+    if len(units) and (units.min() < 0 or units.max() >= N_UNITS):
+        raise corrupt(path, f"sample {i} has unit ids outside 0..{N_UNITS - 1}")
+    order = np.argsort(times, kind="stable")
+    sample = np.empty((len(times), 2), dtype=np.float32)
+    sample[:, 0] = times[order]
+    sample[:, 1] = units[order]
+    return sample
 
 
 def load_shd(root: Path, train: bool) -> EventDataset:
-    """Read one SHD split via tonic into memory; times in seconds, sorted by time."""
+    """Read one SHD split into memory; times in seconds, each sample sorted by time."""
     path = root / "SHD" / ("shd_train.h5" if train else "shd_test.h5")
     check_h5(path)
-    dataset = OfflineSHD(root, train=train)
-    events, labels = [], np.empty(len(dataset), dtype=np.int64)
-    for i in range(len(dataset)):
-        try:
-            ev, target = dataset[i]
-        except ValueError as exc:  # tonic builds the events from times and units together
-            raise corrupt(path, _sample_problem(path, i, exc)) from exc
-        order = np.argsort(ev["t"], kind="stable")
-        sample = np.empty((len(ev), 2), dtype=np.float32)
-        sample[:, 0] = ev["t"][order] / 1e6
-        sample[:, 1] = ev["x"][order]
-        if len(ev) and (ev["x"].min() < 0 or ev["x"].max() >= N_UNITS):
-            raise corrupt(path, f"sample {i} has unit ids outside 0..{N_UNITS - 1}")
-        events.append(sample)
-        labels[i] = int(target)
+    try:
+        with h5py.File(path, "r") as fh:
+            all_times = fh["spikes/times"][:]
+            all_units = fh["spikes/units"][:]
+            labels = np.asarray(fh["labels"][:]).astype(np.int64)
+    except (OSError, TypeError, ValueError) as exc:
+        raise corrupt(path, f"spikes/times, spikes/units or labels cannot be read ({exc})"
+                      ) from exc
+    events = [
+        _read_sample(path, i, np.asarray(t, dtype=np.float64).ravel(),
+                     np.asarray(u).astype(np.int64).ravel())
+        for i, (t, u) in enumerate(zip(all_times, all_units, strict=True))
+    ]
     if len(labels) and (labels.min() < 0 or labels.max() >= N_CLASSES):
         raise corrupt(path, f"labels outside 0..{N_CLASSES - 1}")
     return EventDataset(events, labels)
@@ -147,15 +129,12 @@ class SHDDataModule(SplitDataModule):
         pin_memory: bool = False,
         val_size: ValSize = 0.1,
         seed: int = 0,
-        n_inputs: int | None = None,
-        n_classes: int | None = None,
         sampling: str = "permutation",
         drop_last: bool = False,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, pin_memory, val_size, seed,
                          sampling, drop_last)
         self.name = "shd"
-        self._check_declared(n_inputs, n_classes)
 
     @property
     def collate_fn(self) -> Any:

@@ -132,6 +132,9 @@ def config_for_checkpoint(ckpt: Path, checkpoint: Mapping[str, Any]) -> tuple[Di
     for key in BUILT_KEYS:
         if key in cfg:
             check_targets(cfg[key], source, key)
+    from bstdg.data.config import drop_legacy_size_keys
+
+    drop_legacy_size_keys(cfg.get("data"))  # data.n_inputs/n_classes of earlier versions
     return cfg, source
 
 
