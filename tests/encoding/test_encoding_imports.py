@@ -3,7 +3,7 @@ from pathlib import Path
 
 import bstdg.encoding as enc
 
-ALLOWED_TOP = {"torch", "numpy", "math", "numbers", "__future__"}
+ALLOWED_TOP = {"torch", "numpy", "math", "numbers", "typing", "__future__"}
 
 
 def test_encoding_imports_torch_only() -> None:
@@ -28,9 +28,13 @@ def test_public_api() -> None:
         "latency_linear",
         "latency_log",
         "shd_first_spike",
-        "shd_binned_events",
-        "bin_counts",
         "LatencyEncoder",
         "SHDFirstSpikeEncoder",
+        "SpikeEncoder",
     ):
         assert name in enc.__all__ and hasattr(enc, name)
+
+
+def test_option_b_binning_is_not_exported() -> None:
+    """Option B (event counts) needs a multi-spike input layer; see bstdg.encoding.shd."""
+    assert not {"shd_binned_events", "bin_counts"} & set(dir(enc))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bstdg.encoding import SHDFirstSpikeEncoder, bin_counts, shd_binned_events, shd_first_spike
+from bstdg.encoding import SHDFirstSpikeEncoder, shd_first_spike
 
 INF = float("inf")
 
@@ -97,60 +97,3 @@ def test_first_spike_errors() -> None:
 def test_encoder_attributes() -> None:
     enc = SHDFirstSpikeEncoder(100)
     assert enc.T == 100 and enc.t_window == 1.0 and enc.n_channels == 700
-
-
-# ---------------------------------------------------------------- option B
-
-
-def test_binned_events_hand_made() -> None:
-    bins, units = shd_binned_events(make_events(), T=100)
-    assert bins.dtype == torch.int64 and units.dtype == torch.int64
-    assert bins.shape == units.shape == (2, 5)
-    assert bins.tolist() == [[25, 10, 100, 99, 100], [0, 50, 50, 100, 100]]
-    assert units.tolist() == [[3, 3, 0, 7, 0], [0, 2, 2, 0, 0]]
-
-
-def test_bin_counts_sparse() -> None:
-    ev = make_events()
-    bins, units = shd_binned_events(ev, T=100)
-    counts = bin_counts(bins, units, T=100, n_channels=8)
-    assert counts.is_sparse and counts.shape == (2, 100, 8) and counts.dtype == torch.int64
-    n_in_window = int(((ev[..., 0] >= 0) & (ev[..., 0] < 1.0)).sum())
-    assert n_in_window == 6
-    assert int(counts.values().sum()) == n_in_window
-    assert counts._nnz() == 5  # (1, 50, 2) holds two events
-    idx = counts.indices().t().tolist()
-    vals = counts.values().tolist()
-    got = dict(zip(map(tuple, idx), vals, strict=True))
-    assert got == {(0, 10, 3): 1, (0, 25, 3): 1, (0, 99, 7): 1, (1, 0, 0): 1, (1, 50, 2): 2}
-
-
-def test_binned_first_bin_equals_option_a() -> None:
-    g = torch.Generator().manual_seed(2)
-    B, E, C, T = 2, 300, 40, 32
-    times = torch.rand(B, E, generator=g) * 1.2
-    units = torch.randint(0, C, (B, E), generator=g).float()
-    ev = torch.stack([times, units], dim=-1)
-    bins, u = shd_binned_events(ev, T=T)
-    counts = bin_counts(bins, u, T=T, n_channels=C)
-    assert int(counts.values().sum()) == int((times < 1.0).sum())
-    # earliest non-empty bin per channel is option A's time
-    first = torch.full((B, C), T, dtype=torch.long).scatter_reduce(
-        1, u, bins, reduce="amin", include_self=True
-    )
-    assert torch.equal(first, shd_first_spike(ev, T=T, n_channels=C))
-
-
-def test_binned_device(device: torch.device) -> None:
-    bins, units = shd_binned_events(make_events().to(device), T=100)
-    assert bins.device.type == device.type and units.device.type == device.type
-    counts = bin_counts(bins, units, T=100, n_channels=8)
-    assert counts.device.type == device.type and int(counts.values().sum()) == 6
-
-
-def test_bin_counts_errors() -> None:
-    bins, units = shd_binned_events(make_events(), T=100)
-    with pytest.raises(ValueError, match="units must lie"):
-        bin_counts(bins, units, T=100, n_channels=4)
-    with pytest.raises(ValueError, match="bins must lie"):
-        bin_counts(bins, units, T=50, n_channels=8)

@@ -1,7 +1,8 @@
 """Callable encoder classes (plain classes, no ``nn.Module``) for Hydra ``_target_``.
 
 They validate their arguments at construction, hold no state between calls and return
-``torch.long`` spike times in ``[0, T]`` (``T`` = no spike) on the device of the input.
+``torch.long`` spike times in ``[0, T]`` (``T`` = no spike) on the device of the input: each
+satisfies :class:`~bstdg.encoding.SpikeEncoder` (``T: int`` and ``__call__(x) -> Tensor``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class LatencyEncoder:
 
 
 class SHDFirstSpikeEncoder:
-    """SHD padded events ``(B, E, 2)`` → first-spike times ``(B, n_channels)`` (Option A).
+    """SHD padded events ``(B, E, 2)`` → first-spike times ``(B, n_channels)`` (option A).
 
     ``s_c = floor(τ_c / Δ)``, ``Δ = t_window / T``, τ_c the first in-window event of channel c;
     silent channels give ``T`` (:func:`shd_first_spike`).
