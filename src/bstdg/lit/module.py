@@ -222,8 +222,11 @@ class SpikingClassifier(pl.LightningModule):
                 values["hidden_dead_frac"], values["hidden_saturated_frac"] = (
                     dead_and_saturated(self.fire_counts(stage))
                 )
+            # the values are already reduced across DDP ranks (torchmetrics compute), so
+            # sync_dist averages equal numbers; it only keeps Lightning from warning
             for name, value in values.items():
-                self.log(f"{stage}/{name}", value, prog_bar=name in ("loss", "acc"))
+                self.log(f"{stage}/{name}", value, prog_bar=name in ("loss", "acc"),
+                         sync_dist=True)
         metrics.reset()
         if stage != "train":
             for counter in self.fire_counts(stage):
@@ -246,7 +249,7 @@ class SpikingClassifier(pl.LightningModule):
         values = self._log_epoch("val")
         if seen and not self.trainer.sanity_checking:
             self.val_acc_best.update(values["acc"])
-            self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
+            self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "test")
@@ -264,7 +267,8 @@ class SpikingClassifier(pl.LightningModule):
                 counts, n = counter.compute()
                 if n > 0:
                     dead = counts < self.dead_neuron_min_rate * n
-                    self.log(f"train/reinit_neurons/layer{k + 1}", float(self._revive(k, dead)))
+                    self.log(f"train/reinit_neurons/layer{k + 1}", float(self._revive(k, dead)),
+                             sync_dist=True)
         for counter in self.fire_counts("train"):
             counter.reset()
 
