@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from bstdg.bench import main
-from bstdg.bench.baselines import ClockDrivenNet, clock_forward, clock_grads
+from bstdg.bench.baselines import ClockDrivenNet
 from bstdg.snn import GradientRule, SpikingNet, relative_target_mse
-from bstdg.snn.reference import forward_reference, grads_reference
+from bstdg.snn.backends.clock import clock_forward, clock_grads
+from bstdg.snn.backends.reference import forward_reference, grads_reference
 from bstdg.snn.spikes import binarize
 
 HEADLINE = (

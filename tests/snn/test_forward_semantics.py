@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from bstdg.snn import binarize, first_spike_times
-from bstdg.snn.reference import forward_reference
-from bstdg.snn.torch_backend import forward_torch
+from bstdg.snn.backends.reference import forward_reference
+from bstdg.snn.backends.torch_ops import forward_torch
 
-BACKENDS = ["reference", "torch", "auto"]
+BACKENDS = ["reference", "torch", "auto", "clock"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from bstdg.snn import GradientRule, SpikingLinear, SpikingNet
+from bstdg.snn.backends.reference import grads_reference
+from bstdg.snn.backends.torch_ops import grads_torch
 from bstdg.snn.presets import PRESETS, preset
-from bstdg.snn.reference import grads_reference
 from bstdg.snn.rules import KERNELS
-from bstdg.snn.torch_backend import grads_torch
 
 RULES = [
     GradientRule(kernel="const"),

@@ -34,7 +34,7 @@ def _run(net: SpikingNet, device: str = "cpu") -> tuple[list[torch.Tensor], list
     return [t.cpu() for t in out.times], grads
 
 
-@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize("backend", ["numba", "torch", "clock"])
 @pytest.mark.parametrize("binary,backprop", [(True, "latent"), (True, "binary_scaled"),
                                              (False, "latent")])
 @pytest.mark.parametrize("contiguous", [False, True])

@@ -3,7 +3,13 @@
 Pure torch (plus numba for the CPU kernel); no Lightning, Hydra or W&B imports.
 """
 
-from bstdg.snn.functional import BACKENDS, first_spike_times, resolve_backend, timing_grads
+from bstdg.snn.functional import (
+    BACKENDS,
+    first_spike_times,
+    get_backend,
+    resolve_backend,
+    timing_grads,
+)
 from bstdg.snn.layers import NetOutput, SpikingLinear, SpikingNet
 from bstdg.snn.losses import (
     NegTimeCrossEntropy,
@@ -19,5 +25,5 @@ __all__ = [
     "BACKENDS", "GradientRule", "KernelSpec", "NegTimeCrossEntropy", "NetOutput",
     "RelativeTargetMSE", "SpikeTimes", "SpikingLinear", "SpikingNet", "binarize",
     "ce_neg_time", "correct_with_ties", "decide", "decision_time", "first_spike_times",
-    "relative_target_mse", "resolve_backend", "timing_grads",
+    "get_backend", "relative_target_mse", "resolve_backend", "timing_grads",
 ]

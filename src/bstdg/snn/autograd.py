@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from bstdg.snn.backends import Backend, get_backend
 from bstdg.snn.functional import layer_forward, layer_grads
 from bstdg.snn.rules import GradientRule
 
@@ -30,7 +31,8 @@ class LayerSpec:
 
 
 class SpikeTimingFunction(torch.autograd.Function):
-    """t_out, v_fire, v_end = f(t_in, W_latent, theta); gradients for (t_in, W, theta)."""
+    """t_out, v_fire, v_end = f(t_in, W_latent, theta); gradients for (t_in, W, theta),
+    simulated by the backend ``impl`` (``spec.backend`` resolved for the tensors' device)."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -39,14 +41,16 @@ class SpikeTimingFunction(torch.autograd.Function):
         weight: torch.Tensor,
         threshold: torch.Tensor,
         spec: LayerSpec,
+        impl: Backend,
         keep: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out, state = layer_forward(
-            t_in.detach(), weight.detach(), threshold.detach(), spec.T, spec.delay,
-            spec.binary, spec.backend, keep, spec.window_trim,
+            impl, t_in.detach(), weight.detach(), threshold.detach(), spec.T, spec.delay,
+            spec.binary, keep, spec.window_trim,
         )
         t_out = out.times
         ctx.spec = spec
+        ctx.impl = impl
         ctx.threshold_shape = threshold.shape
         ctx.state = state
         ctx.save_for_backward(t_in.detach(), t_out, weight.detach(), out.v_fire)
@@ -56,7 +60,7 @@ class SpikeTimingFunction(torch.autograd.Function):
     @staticmethod
     def backward(  # type: ignore[override]
         ctx: Any, grad_t_out: torch.Tensor, _gv: torch.Tensor, _ge: torch.Tensor
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None, None]:
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None, None, None]:
         t_in, t_out, weight, v_fire = ctx.saved_tensors
         spec: LayerSpec = ctx.spec
         rule = spec.rule
@@ -65,7 +69,7 @@ class SpikeTimingFunction(torch.autograd.Function):
         grad_w = grad_t_in = grad_theta = None
         if need_t or need_w:
             grad_w, grad_t_in = layer_grads(
-                ctx.state, t_in, t_out, g, weight, rule, spec.binary, spec.T, spec.backend,
+                ctx.impl, ctx.state, t_in, t_out, g, weight, rule, spec.binary, spec.T,
                 need_t_in=need_t,
             )
             grad_w = grad_w.to(weight.dtype)
@@ -75,15 +79,20 @@ class SpikeTimingFunction(torch.autograd.Function):
         if need_theta:
             grad_theta = rule.threshold_grad(g, ctx.threshold_shape)
         return (
-            (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None, None
+            (grad_t_in if need_t else None), (grad_w if need_w else None), grad_theta, None,
+            None, None,
         )
 
 
 def spike_timing_layer(
-    t_in: torch.Tensor, weight: torch.Tensor, threshold: torch.Tensor, spec: LayerSpec
+    t_in: torch.Tensor, weight: torch.Tensor, threshold: torch.Tensor, spec: LayerSpec,
+    impl: Backend | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Functional entry: float spike times (integer-valued), v_fire, v_end."""
+    """Functional entry: float spike times (integer-valued), v_fire, v_end, on the backend
+    ``impl`` (default: ``spec.backend`` for the device of ``t_in``)."""
+    if impl is None:
+        impl = get_backend(spec.backend, t_in.device)
     keep = torch.is_grad_enabled() and (
         t_in.requires_grad or weight.requires_grad or threshold.requires_grad
     )
-    return SpikeTimingFunction.apply(t_in, weight, threshold, spec, keep)
+    return SpikeTimingFunction.apply(t_in, weight, threshold, spec, impl, keep)

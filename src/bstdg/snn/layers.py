@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from bstdg.snn.autograd import LayerSpec, spike_timing_layer
-from bstdg.snn.functional import BACKENDS, check_layer_inputs, resolve_backend
-from bstdg.snn.readout import FALLBACKS, decide, decision_time
+from bstdg.snn.backends import Backend, check_backend_name, get_backend
+from bstdg.snn.backends.base import check_layer_inputs
+from bstdg.snn.readout import FALLBACKS
 from bstdg.snn.rules import GradientRule
 from bstdg.snn.spikes import binarize
 
@@ -81,8 +82,7 @@ class SpikingLinear(nn.Module):
             raise ValueError(
                 f"unknown threshold_mode {threshold_mode!r}; valid: {', '.join(THRESHOLD_MODES)}"
             )
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        check_backend_name(backend)
         if (len(init_range) != 2 or not all(_finite(v) for v in init_range)
                 or not init_range[0] < init_range[1]):
             raise ValueError(
@@ -117,6 +117,7 @@ class SpikingLinear(nn.Module):
             T=T, delay=delay, binary=binary, rule=rule or GradientRule(), backend=backend,
             window_trim=int(window_trim),
         )
+        self._backend: tuple[str, Backend] | None = None  # (device type, its backend)
         # Shape (N_out, N_in), stored transposed (strides (1, N_out)): the event-driven kernel
         # adds one input's row of weights at a time and reads/writes this memory directly.
         self.weight = nn.Parameter(
@@ -145,9 +146,17 @@ class SpikingLinear(nn.Module):
         Spike times must be integer-valued in [0, T] and the weights and thresholds finite
         (refused otherwise, on every backend); ``checked`` skips the time check for inputs
         that come from another layer (valid by construction)."""
+        impl = self.backend_for(t_in.device)
         check_layer_inputs(None if checked else t_in, self.weight, self.threshold, self.spec.T,
-                           self.spec.backend)
-        return spike_timing_layer(t_in.float(), self.weight, self.threshold, self.spec)
+                           impl)
+        return spike_timing_layer(t_in.float(), self.weight, self.threshold, self.spec, impl)
+
+    def backend_for(self, device: torch.device) -> Backend:
+        """The backend that runs ``spec.backend`` on ``device``, resolved once per device
+        type the layer runs on (``auto`` is numba on CPU, torch on CUDA)."""
+        if self._backend is None or self._backend[0] != device.type:
+            self._backend = (device.type, get_backend(self.spec.backend, device))
+        return self._backend[1]
 
     @torch.no_grad()
     def constrain_(self) -> None:
@@ -373,23 +382,9 @@ class SpikingNet(nn.Module):
         output spike (early exit), with the decisions of ``decide(self(t_in), ...)``.
 
         Event-driven across all layers for binarized nets on the CPU fast path; otherwise
-        (real weights, reference/torch backends, CUDA) the full forward and ``decide``.
+        (real weights, reference/torch backends, CUDA) the full forward and ``decide``: the
+        backend decides (``Backend.predict_early_exit``).
         """
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
-        first = self.layers[0].spec
-        plain_window = self.fallback_offset == 1 and first.window_trim == 0
-        if (first.binary and plain_window
-                and resolve_backend(first.backend, t_in.device) == "numba"):
-            from bstdg.snn.numba_backend import predict_early_exit_numba
-
-            for layer in self.layers:  # integer times are range-checked by the kernel
-                check_layer_inputs(t_in if layer is self.layers[0] else None, layer.weight,
-                                   layer.threshold, self.T, first.backend)
-            return predict_early_exit_numba(
-                t_in, [layer.weight for layer in self.layers],
-                [layer.threshold for layer in self.layers], self.T, first.delay, fallback,
-            )
-        out = self(t_in)
-        pred = decide(out.out_times, out.v_fire, out.v_end, self.T, fallback)
-        return pred, decision_time(out.out_times).long()
+        return self.layers[0].backend_for(t_in.device).predict_early_exit(self, t_in, fallback)

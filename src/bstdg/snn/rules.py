@@ -68,6 +68,27 @@ class KernelSpec:
             return self.A * torch.exp(-delta / self.tau)
         return self.A * delta
 
+    def pair_weight(self, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pair rule, written once for every backend: (weight, causal) of a pair of a
+        *spiking* input i and an output j with delta = t_j - t_i (any shape, float).
+
+        causal = [delta > 0], or [delta >= 0] when ``inclusive``; weight = kappa(delta) on
+        causal pairs, plus the anti-causal term -B exp(delta / tau) where delta < 0 (exp
+        kernel with B != 0), 0 elsewhere. dL/dw_ji = -weight g_j and dL/dt_i = sum_j causal
+        g_j w_ji; a silent input (t_i = T) is no pair at all, which the caller masks.
+        """
+        causal = (delta > 0) | (self.inclusive & (delta == 0))
+        weight = torch.where(causal, self.kappa(delta), torch.zeros_like(delta))
+        if self.anti_causal:
+            weight = weight + torch.where(delta < 0, -self.B * torch.exp(delta / self.tau), 0.0)
+        return weight, causal
+
+    def pair_table(self, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`pair_weight` tabulated for a window of T steps: float64 weight and bool
+        causal at index delta + T for delta = -T .. T (every t_j - t_i of a spiking input,
+        t_i <= T - 1, and an output time t_j <= T)."""
+        return self.pair_weight(torch.arange(-T, T + 1, dtype=torch.float64))
+
 
 @dataclass(frozen=True)
 class GradientRule:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from bstdg.snn.backends.base import TensorBackend
 from bstdg.snn.rules import KernelSpec
 from bstdg.snn.spikes import SpikeTimes
 
@@ -59,23 +60,14 @@ def forward_torch(
 def _kernel_table(
     t_out: torch.Tensor, spec: KernelSpec, T: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """For an input spike at step t onto neuron j: (kappa_total[b,t,j], causal[b,t,j])."""
+    """For an input spike at step t onto neuron j: (pair weight[b,t,j], causal[b,t,j])."""
     steps = torch.arange(T, device=t_out.device, dtype=torch.float64)[None, :, None]
-    delta = t_out.double()[:, None, :] - steps
-    causal = (delta > 0) | (spec.inclusive & (delta == 0))
-    kappa = torch.where(causal, spec.kappa(delta), torch.zeros_like(delta))
-    if spec.anti_causal:
-        kappa = kappa + torch.where(delta < 0, -spec.B * torch.exp(delta / spec.tau), 0.0)
-    return kappa, causal
+    return spec.pair_weight(t_out.double()[:, None, :] - steps)
 
 
 def grads_torch(
-    t_in: torch.Tensor,
-    t_out: torch.Tensor,
-    g: torch.Tensor,
-    w_back: torch.Tensor,
-    spec: KernelSpec,
-    T: int,
+    t_in: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor, w_back: torch.Tensor,
+    spec: KernelSpec, T: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Same as ``grads_reference`` without the (B, N_out, N_in) table.
 
@@ -98,3 +90,6 @@ def grads_torch(
         picked = back.gather(1, idx).squeeze(1)
         grad_t_in[lo:hi] = torch.where(t_in[lo:hi] < T, picked, 0.0)
     return grad_w, grad_t_in
+
+
+BACKEND = TensorBackend("torch", forward_torch, grads_torch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from bstdg.snn.backends.base import TensorBackend
 from bstdg.snn.rules import KernelSpec
 from bstdg.snn.spikes import SpikeTimes
 
@@ -40,32 +41,28 @@ def forward_reference(
 
 
 def grads_reference(
-    t_in: torch.Tensor,
-    t_out: torch.Tensor,
-    g: torch.Tensor,
-    w_back: torch.Tensor,
-    spec: KernelSpec,
-    T: int,
+    t_in: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor, w_back: torch.Tensor,
+    spec: KernelSpec, T: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Spike-timing-dependent gradients from the explicit pair table.
 
-    With delta = t_j - t_i and m_ji the causal mask (t_i < T and delta > 0, or delta >= 0
-    when ``spec.inclusive``):
-        dL/dw_ji = sum_b -kappa(delta) g_j          (kappa on causal pairs, anti-causal term
-                                                     -B exp(delta/tau) for delta < 0, exp only)
+    With delta = t_j - t_i over the pairs of a spiking input (t_i < T) and every output, and
+    (w_ji, m_ji) = ``spec.pair_weight(delta)`` (kappa on causal pairs plus any anti-causal
+    term; the causal mask):
+        dL/dw_ji = sum_b -w_ji g_j
         dL/dt_i  = sum_j g_j w_back_ji m_ji
     ``g`` is dL/dt_out after any normalisation.
     """
     ti = t_in.double()[:, None, :]
     tj = t_out.double()[:, :, None]
-    delta = tj - ti
     spiking = ti < T
-    causal = spiking & ((delta > 0) | (spec.inclusive & (delta == 0)))
-    kappa = torch.where(causal, spec.kappa(delta), torch.zeros_like(delta))
-    if spec.anti_causal:
-        anti = spiking & (delta < 0)
-        kappa = kappa + torch.where(anti, -spec.B * torch.exp(delta / spec.tau), 0.0)
+    pair, causal = spec.pair_weight(tj - ti)
+    kappa = torch.where(spiking, pair, 0.0)
+    causal = spiking & causal
     g64 = g.double()[:, :, None]
     grad_w = -(kappa * g64).sum(0)
     grad_t_in = (causal.double() * g64 * w_back.double()[None]).sum(1)
     return grad_w.float(), grad_t_in.float()
+
+
+BACKEND = TensorBackend("reference", forward_reference, grads_reference)
