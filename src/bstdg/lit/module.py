@@ -12,6 +12,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 
+from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
 from bstdg.lit.optim_state import zero_optimizer_state_
 from bstdg.lit.spike_stats import spike_statistics
@@ -74,7 +75,7 @@ class SpikingClassifier(pl.LightningModule):
     def __init__(
         self,
         net: Callable[..., SpikingNet] | None = None,
-        encoder: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        encoder: SpikeEncoder | None = None,
         loss: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         n_inputs: int | None = None,
