@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from data_fakes import N_FACES, N_MOTOR, write_mnist_like, write_shd_h5  # noqa: E402
+from helpers.data_fakes import N_FACES, N_MOTOR, write_mnist_like, write_shd_h5  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from bstdg.data import (
     InvalidDataConfigError,
 )
 from bstdg.data.dog import dog_on_off
-from data_fakes import N_FACES, N_MOTOR
+from helpers.data_fakes import N_FACES, N_MOTOR
 
 
 def _dm(root, **kw):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,8 @@ from bstdg.export import export
 from bstdg.train import build, train
 from bstdg.utils.checks import ConfigError
 from bstdg.utils.task import run_task, without_hydra
-from data_fakes import write_mnist_like
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lit"))
-from hydra_compose import FAST, compose_cfg  # noqa: E402
+from helpers.data_fakes import write_mnist_like
+from helpers.hydra_compose import FAST, compose_cfg
 
 LEGACY = {"n_inputs": 784, "n_classes": 10}  # what mnist.yaml declared before
 

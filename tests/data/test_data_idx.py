@@ -9,7 +9,7 @@ import pytest
 
 from bstdg.data.errors import CorruptDatasetError
 from bstdg.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx, sha256_of
-from data_fakes import write_idx
+from helpers.data_fakes import write_idx
 
 
 @pytest.mark.parametrize("compress", [True, False])

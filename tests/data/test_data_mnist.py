@@ -12,7 +12,7 @@ from bstdg.data import (
     InvalidDataConfigError,
     MNISTDataModule,
 )
-from data_fakes import N_TEST, N_TRAIN
+from helpers.data_fakes import N_TEST, N_TRAIN
 
 
 def _dm(root, **kw):
@@ -141,7 +141,7 @@ def test_checksum_verification(mnist_root):
 
 
 def test_label_count_mismatch(mnist_root):
-    from data_fakes import write_idx
+    from helpers.data_fakes import write_idx
 
     write_idx(mnist_root / "MNIST/raw/t10k-labels-idx1-ubyte.gz", np.zeros(7))
     with pytest.raises(CorruptDatasetError, match="do not match the 30 images") as exc:

@@ -11,7 +11,7 @@ import torch
 
 from bstdg.data import CorruptDatasetError, DatasetNotFoundError, SHDDataModule
 from bstdg.data.shd import load_shd, pad_events
-from data_fakes import make_shd_samples, write_shd_h5
+from helpers.data_fakes import make_shd_samples, write_shd_h5
 
 
 def _dm(root, **kw):

@@ -1,1 +1,4 @@
-"""Test helpers shared across test folders (tests/ is on sys.path via tests/conftest.py)."""
+"""Test helpers shared across test folders, imported as ``helpers.<module>``.
+
+tests/ is on sys.path through ``pythonpath`` in pyproject's ``[tool.pytest.ini_options]``.
+"""

@@ -1,7 +1,7 @@
 """Metric and config names the dashboards plot, in one place (design.md §3 names them).
 
-The panels are built from these names only; ``tests/dashboard`` checks each one against the
-metrics and config keys of a real run, so a renamed metric shows up as a failing test.
+The panels are built from these names only; ``tests/entry/dashboard`` checks each one against
+the metrics and config keys of a real run, so a renamed metric shows up as a failing test.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ name and checks, downloads and unpacks the zip archives itself, so using it offl
 overriding three of its internals; it quantizes times to whole microseconds and opens the file
 once per sample; and it is GPL-3.0 and pulls in librosa. Reading two vlen datasets is a few
 lines, keeps the exact stored times, and lets the tests run on small fake h5 files in the real
-layout (``tests/data_fakes.py``). Downloading with checksums is `bstdg.data.download`.
+layout (``tests/helpers/data_fakes.py``). Downloading with checksums is `bstdg.data.download`.
 """
 
 from __future__ import annotations

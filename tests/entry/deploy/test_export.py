@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
-from hydra_compose import FAST, SYNTHETIC, compose_cfg
 
 import bstdg
 import bstdg.runtime as rt
@@ -28,6 +27,7 @@ from bstdg.snn.readout import decide
 from bstdg.train import train
 from bstdg.utils.checkpoint import pick_checkpoint
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
 
 QUIET = ["trainer.enable_progress_bar=false", "extras.print_config=false"]
 

@@ -6,12 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from report_fakes import finished, write_run
 
 from bstdg.report.cli import main
 from bstdg.report.results_doc import SpecError, build_results_doc, load_spec
+from helpers.report_fakes import finished, write_run
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NOW = dt.datetime(2030, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
 
 SPEC = """\

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-# the Hydra compose helpers of the Lightning tests (hydra_compose.py) and deploy_helpers.py
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lit"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from deploy_helpers import SOURCE, small_model  # noqa: E402
+from helpers.deploy_helpers import SOURCE, small_model
 
 
 @pytest.fixture

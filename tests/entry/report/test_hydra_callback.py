@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
-from report_fakes import finished, write_run
 
 from bstdg.report.hydra_callback import MultirunSummary
+from helpers.report_fakes import finished, write_run
 
 
 def _config(sweep: Path, mode: RunMode = RunMode.MULTIRUN):

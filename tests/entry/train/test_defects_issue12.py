@@ -20,7 +20,6 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from hydra.core.global_hydra import GlobalHydra
-from hydra_compose import FAST, SYNTHETIC, compose_cfg
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -36,7 +35,8 @@ from bstdg.train import run_entry_point, train
 from bstdg.utils.checkpoint import CheckpointError, read_checkpoint
 from bstdg.utils.instantiate import UnsafeTargetError, instantiate_loggers
 from bstdg.utils.task import run_task, without_hydra
-from data_fakes import write_shd_h5
+from helpers.data_fakes import write_shd_h5
+from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
 
 T_RUN = 32  # synthetic_quickstart's encoder.T; eval.yaml's default encoder is T = 64
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
-from hydra_compose import FAST, SYNTHETIC, compose_cfg
 from omegaconf import DictConfig
 
 from bstdg.snn import SpikingNet
 from bstdg.train import train
 from bstdg.utils.model_size import model_size
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
 
 QUICK = [*FAST, *SYNTHETIC, "trainer.max_epochs=1", "encoder.T=16",
          "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1",

@@ -15,12 +15,12 @@ import nir
 import numpy as np
 import pytest
 import torch
-from deploy_helpers import N_IN, SOURCE, random_times, rewrite, small_model
 
 import bstdg.runtime as rt
 from bstdg.encoding import LatencyEncoder, SHDFirstSpikeEncoder, shd_first_spike
 from bstdg.export import ExportError, write_export, write_nir
 from bstdg.snn.readout import decide
+from helpers.deploy_helpers import N_IN, SOURCE, random_times, rewrite, small_model
 
 
 def _assert_same(model: Any, exported: rt.ExportedModel, t_in: torch.Tensor) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra_compose import SYNTHETIC
 
 from bstdg.report.build import build_report
 from bstdg.train import train
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import SYNTHETIC
 
 
 def test_per_sample_results_match_metrics_and_feed_the_histogram(make_cfg,

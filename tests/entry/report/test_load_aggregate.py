@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fakes import finished, write_csv_log, write_run
 
 from bstdg.report import (
     NoRunsFoundError,
@@ -20,6 +19,7 @@ from bstdg.report import (
     write_tables,
 )
 from bstdg.report.cli import main
+from helpers.report_fakes import finished, write_csv_log, write_run
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra_compose import SYNTHETIC
 
 from bstdg.snn.presets import PRESETS
 from bstdg.train import CONFIG_DIR, train
+from helpers.hydra_compose import SYNTHETIC
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
 MODELS = sorted(PRESETS)

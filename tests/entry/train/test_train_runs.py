@@ -9,11 +9,11 @@ import hydra
 import pytest
 import pytorch_lightning
 import torch
-from hydra_compose import SYNTHETIC
 
 from bstdg.eval import evaluate
 from bstdg.train import train
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import SYNTHETIC
 
 DESIGN_METRICS = [
     f"{stage}/{name}" for stage in ("train", "val", "test")

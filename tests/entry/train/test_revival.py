@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra_compose import SYNTHETIC
 
 from bstdg.lit.metrics import FireCounts, dead_and_saturated
 from bstdg.lit.optim_state import zero_optimizer_state_
 from bstdg.snn import SpikingNet
 from bstdg.train import train
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import SYNTHETIC
 
 
 def test_dead_and_saturated_fractions_pool_every_hidden_neuron() -> None:

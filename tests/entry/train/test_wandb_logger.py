@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hydra_compose import SYNTHETIC
 
 from bstdg.train import train
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import SYNTHETIC
 
 
 def test_offline_run_carries_group_tags_and_config(make_cfg, tmp_path: Path,

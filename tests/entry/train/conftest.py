@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
-from hydra_compose import FAST, compose_cfg
 from omegaconf import DictConfig
+
+from helpers.hydra_compose import FAST, compose_cfg
 
 
 @pytest.fixture

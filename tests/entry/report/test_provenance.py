@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fakes import finished, write_run
 
 from bstdg.report import aggregate, load_runs, skipped_runs, write_tables
 from bstdg.report.aggregate import commit_label
+from helpers.report_fakes import finished, write_run
 
 A, B = "a" * 40, "b" * 40
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra_compose import SYNTHETIC
 
 from bstdg.tracking.media import WandbMedia
 from bstdg.train import train
 from bstdg.utils.task import run_task
+from helpers.hydra_compose import SYNTHETIC
 
 
 @pytest.mark.parametrize("logger", ["csv", "none"])
