@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import platform
+from importlib.metadata import version
 
 import pytest
 import torch
@@ -46,7 +48,9 @@ def test_quick_run_writes_complete_json(tmp_path, capsys) -> None:
     assert report["quick"] is True
     assert report["threads"] == 1
     assert report["device"] == "cpu"
-    assert {"torch", "numba", "python"} <= set(report["versions"])
+    versions = report["versions"]
+    assert versions["torch"] == torch.__version__ and versions["numba"] == version("numba")
+    assert versions["python"] == platform.python_version()
     results = report["results"]
     ann = results["ann"]
     assert _finite_positive(ann["train"]["epoch_s"]["median"])

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,8 @@ def test_file_format_is_self_describing_without_pickle(exported_small) -> None:
     assert meta["sizes"] == [N_IN, 12, 5] and meta["T"] == 16 and meta["delay"] == 1
     assert meta["decision"]["fallback"] == "max_potential"
     assert meta["encoder"]["kind"] == "latency" and meta["encoder"]["code"] == "linear"
-    assert set(meta["versions"]) >= {"bstdg", "torch", "numpy"}
+    assert meta["versions"] == {pkg: version(pkg) for pkg in
+                                ("bstdg", "torch", "pytorch-lightning", "numpy", "nir")}
     w = model.net.layers[0].weight.detach()
     assert bits.shape == (12, 3)  # 20 inputs -> 3 bytes per row
     np.testing.assert_array_equal(np.unpackbits(bits, axis=1)[:, :N_IN], (w >= 0).numpy())

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from bstdg.snn import SpikingNet
 from bstdg.train import train
 from bstdg.utils.model_size import model_size
+from bstdg.utils.run_info import cpu_model
 from bstdg.utils.task import run_task
 from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
 
@@ -38,7 +41,7 @@ def test_metrics_json_records_config_job_model_size_and_machine(cfg, tmp_path: P
     assert m["status"] == "finished"
     assert m["cfg/encoder.T"] == 16 and m["cfg/model.net.hidden"] == [64]
     assert m["cfg/model.optimizer.lr"] == 0.02 and m["cfg/model.net.rule.kernel"] == "const"
-    assert m["cfg/data.batch_size"] == 64 and m["cfg/loss.gamma"] is not None
+    assert m["cfg/data.batch_size"] == 64 and m["cfg/loss.gamma"] == cfg.loss.gamma == 3.0
     assert m["cfg/trainer.max_epochs"] == 1 and m["cfg/seed"] == 7
     assert m["cfg/trainer.limit_train_batches"] == 2  # an overridden key outside the sections
     assert not any(k.endswith(("_target_", "_partial_", "data_dir")) for k in m)
@@ -48,10 +51,12 @@ def test_metrics_json_records_config_job_model_size_and_machine(cfg, tmp_path: P
     assert m["n_params"] == 64 * 64 + 64 * 4 + 64 + 4
     assert m["model_bits"] == (64 * 64 + 64 * 4) + 32 * (64 + 4)
     assert m["model_bits_fp32"] == 32 * m["n_params"]
-    for key in ("git_dirty", "version/numba", "cpu", "load_avg_start", "load_avg_end",
-                "experiment", "seed", "version/torch"):
-        assert key in m, key
-    assert len(m["load_avg_start"]) == 3
+    assert m["experiment"] == "synthetic_quickstart" and m["seed"] == 7
+    assert m["version/torch"] == torch.__version__ and m["version/numba"] == version("numba")
+    assert m["cpu"] == cpu_model() and m["device"] == "cpu"
+    # a dirty flag exactly when a commit is known (both None outside a git checkout)
+    assert isinstance(m["git_dirty"], bool) == (m["git_commit"] is not None)
+    assert len(m["load_avg_start"]) == len(m["load_avg_end"]) == 3
 
 
 def test_running_status_is_written_before_the_task(cfg, tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert [len(runs) for runs in jobs] == [1, 1]
     evals = offline_runs(tmp / "eval")
     assert len(evals) == 1
-    return {"train": [runs[0] for runs in jobs], "eval": evals[0], "dir": sweep_dir}
+    return {"train": [runs[0] for runs in jobs], "eval": evals[0], "dir": sweep_dir,
+            "eval_dir": tmp / "eval"}
 
 
 def test_jobs_have_distinct_names_and_share_the_multirun_group(sweep: dict) -> None:
@@ -63,7 +64,7 @@ def test_metric_definitions_put_epoch_metrics_on_the_epoch_axis(sweep: dict) -> 
     assert summary_kinds(run, "test/acc") == set()
     best = max(row["val/acc"] for row in run.history if "val/acc" in row)
     assert run.summary["val/acc"] == {"max": best}
-    assert all("epoch" in row for row in run.history if "val/acc" in row)
+    assert [row["epoch"] for row in run.history if "val/acc" in row] == [0, 1]
 
 
 def test_media_records(sweep: dict) -> None:
@@ -103,7 +104,10 @@ def test_logged_config_is_hyperparameters_plus_derived_columns(sweep: dict) -> N
     assert config["encoder"]["T"] == 16 and config["data"]["n_train"] == 128
     derived = config["derived"]
     assert derived["T"] == 16 and derived["hidden_width"] == 64
-    assert derived["n_params"] > 0 and 0 < derived["model_bits"] < 32 * derived["n_params"]
+    assert (derived["n_inputs"], derived["n_hidden_layers"], derived["n_classes"]) == (64, 1, 4)
+    # 64-64-4, binary: 1 bit per weight, 32 per per-neuron threshold
+    assert derived["n_params"] == 64 * 64 + 64 * 4 + 64 + 4
+    assert derived["model_bits"] == (64 * 64 + 64 * 4) + 32 * (64 + 4)
     assert "encoder.T=16" in config["hydra"]["overrides"]
 
 
@@ -113,4 +117,5 @@ def test_eval_joins_the_training_group(sweep: dict) -> None:
     assert run.name == f"{trained.name}-eval"
     assert run.config["evaluated"] == {"checkpoint": "last.ckpt", "train_run": trained.name}
     assert run.media_type("media/test/confusion_matrix_table") == "table-file"
-    assert "test/acc" in run.summary and run.exit_code == 0
+    metrics = json.loads((sweep["eval_dir"] / "metrics.json").read_text())
+    assert run.summary["test/acc"] == pytest.approx(metrics["test/acc"]) and run.exit_code == 0
