@@ -174,8 +174,8 @@ def per_sample_columns(pl_module: Any, loader: Any) -> dict[str, np.ndarray]:
     """One forward pass over ``loader``: per sample, ``label``, ``pred`` (the module's
     decision), ``decision_time`` (first output spike step, T if none), ``hidden_spikes`` and
     ``hidden_spikes_before_decision``; {} for an empty loader."""
-    from bstdg.lit.spike_stats import spike_statistics
     from bstdg.snn.readout import decide
+    from bstdg.snn.spike_stats import spike_statistics
 
     T = int(pl_module.T)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in PER_SAMPLE_COLUMNS}

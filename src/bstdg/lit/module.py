@@ -15,9 +15,9 @@ from torchmetrics import MaxMetric
 from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
 from bstdg.lit.optim_state import zero_optimizer_state_
-from bstdg.lit.spike_stats import spike_statistics
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
+from bstdg.snn.spike_stats import spike_statistics, statistic_names
 
 STAGES = ("train", "val", "test")
 REVIVAL_MODES = ("incoming", "full")
@@ -136,17 +136,7 @@ class SpikingClassifier(pl.LightningModule):
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
         self.stop_on_silence = bool(stop_on_silence)
         self.stop_reason: str | None = None
-        names = [
-            "loss",
-            "acc",
-            "acc_ties",
-            "hidden_spikes",
-            "hidden_spikes_before_decision",
-            "decision_time",
-            "no_output_spike_frac",
-            "synops",
-            *[f"spikes/layer{k}" for k in range(1, len(self.net.layers) + 1)],
-        ]
+        names = ["loss", "acc", "acc_ties", *statistic_names(len(self.net.layers))]
         self.metric_names = names
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", StageMeans(names))
@@ -194,7 +184,6 @@ class SpikingClassifier(pl.LightningModule):
             )
         pred = decide(out.out_times.detach(), out.v_fire, out.v_end, self.T, self.fallback)
         values = spike_statistics(t_in, out, self.T)
-        values["no_output_spike_frac"] = values.pop("no_output_spike")
         values["acc"] = (pred == y).float()
         values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
         values["loss"] = loss.detach()
