@@ -8,8 +8,8 @@ import torch
 from bstdg.snn import GradientRule, SpikingLinear, SpikingNet
 from bstdg.snn.backends.reference import grads_reference
 from bstdg.snn.backends.torch_ops import grads_torch
-from bstdg.snn.presets import PRESETS, preset
 from bstdg.snn.rules import KERNELS
+from helpers.net_configs import MODELS, net_kwargs
 
 RULES = [
     GradientRule(kernel="const"),
@@ -59,9 +59,9 @@ def test_two_neuron_toy_signs(kernel: str, binary: bool, direction: str) -> None
     assert (grad_theta * sign > 0).all(), grad_theta
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
-def test_presets_push_late_output_earlier(name: str) -> None:
-    settings = preset(name)["net"]
+@pytest.mark.parametrize("name", MODELS)
+def test_model_configs_push_late_output_earlier(name: str) -> None:
+    settings = net_kwargs(name)
     settings.update(threshold_init=[1.5], init_range=[[1.0, 1.0 + 1e-6]], backend="reference")
     net = SpikingNet(2, 1, T=16, hidden=[], **settings)
     t_out = net(torch.tensor([[1, 3]])).out_times
@@ -148,7 +148,7 @@ def test_tau_defaults_to_a_fraction_of_the_window() -> None:
     assert GradientRule().kernel_spec(64).tau == 8.0
     assert GradientRule(tau_fraction=0.5).kernel_spec(64).tau == 32.0
     assert GradientRule(tau=5.0, tau_fraction=0.5).kernel_spec(64).tau == 5.0
-    assert PRESETS["bstdg"]["net"]["rule"]["tau_fraction"] == 0.5
+    assert net_kwargs("bstdg")["rule"]["tau_fraction"] == 0.5
 
 
 @pytest.mark.parametrize("backend", ["reference", "torch", "numba"])

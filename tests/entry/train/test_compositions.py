@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bstdg.snn.presets import PRESETS
 from bstdg.train import CONFIG_DIR, train
 from helpers.hydra_compose import SYNTHETIC
+from helpers.net_configs import MODELS
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
-MODELS = sorted(PRESETS)
 FAST_DEV = ["debug=fdr", "logger=none", "callbacks=none"]
 
 
