@@ -18,7 +18,6 @@ over median bare-step samples/s.
 from __future__ import annotations
 
 import copy
-import inspect
 import statistics
 import tempfile
 import time
@@ -58,18 +57,12 @@ def compose_experiment(experiment: str, overrides: Sequence[str], out_dir: str) 
 
 
 class BareStep:
-    """One optimiser step of ``model`` without Lightning (the work every training step needs)."""
+    """One optimiser step of ``model`` without Lightning (the work every training step needs);
+    the scheduler advances every step, spanning ``total_steps``."""
 
     def __init__(self, model: Any, total_steps: int) -> None:
         self.model = model
-        self.optimizer = model.optimizer_factory(params=model.parameters())
-        self.scheduler = None
-        if model.scheduler_factory is not None:
-            target = getattr(model.scheduler_factory, "func", model.scheduler_factory)
-            fixed = getattr(model.scheduler_factory, "keywords", {})
-            kwargs = ({"T_max": total_steps} if "T_max" in inspect.signature(target).parameters
-                      and "T_max" not in fixed else {})
-            self.scheduler = model.scheduler_factory(optimizer=self.optimizer, **kwargs)
+        self.optimizer, self.scheduler = model.optimizer_and_scheduler(lambda: total_steps)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         model = self.model
@@ -135,9 +128,8 @@ def measure_loop(x_u8: np.ndarray, y: np.ndarray, batch: int = LOOP_BATCH, n_bat
         pl.seed_everything(int(cfg.seed), verbose=False)
         model = build_model(cfg, x_u8.shape[1], int(y.max()) + 1)
         bare_model = copy.deepcopy(model)
-        x = torch.from_numpy(np.ascontiguousarray(x_u8[:n]))
-        labels = torch.from_numpy(np.asarray(y[:n], dtype=np.int64))
-        dataset = ArrayDataset(x.numpy(), labels.numpy())
+        dataset = ArrayDataset(x_u8[:n], y[:n])
+        x, labels = dataset.x, dataset.y
         loader = DataLoader(dataset, batch_size=batch,
                             sampler=training_sampler("permutation", n, int(cfg.seed)),
                             num_workers=0, collate_fn=collate_batch)

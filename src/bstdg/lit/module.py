@@ -320,6 +320,21 @@ class SpikingClassifier(pl.LightningModule):
                 "threshold_mode bs4nn_fact updates fact after every optimiser step from that "
                 "step's gradients: set trainer.accumulate_grad_batches=1"
             )
+        interval = self.scheduler_interval
+        optimizer, scheduler = self.optimizer_and_scheduler(lambda: self._run_length(interval))
+        if scheduler is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": interval},
+        }
+
+    def optimizer_and_scheduler(
+        self, run_length: Callable[[], int]
+    ) -> tuple[torch.optim.Optimizer, Any]:
+        """The configured optimiser over this model's parameters and its scheduler (None
+        without one). A scheduler partial without ``T_max`` spans ``run_length()`` steps or
+        epochs (``scheduler_interval``); ``run_length`` is called only then."""
         if self.optimizer_factory is None:
             raise ValueError(
                 "this model has no optimizer (its run_config has no model.optimizer): pass "
@@ -327,16 +342,11 @@ class SpikingClassifier(pl.LightningModule):
             )
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
-            return optimizer
-        interval = self.scheduler_interval
+            return optimizer, None
         kwargs: dict[str, Any] = {}
         target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
         fixed = getattr(self.scheduler_factory, "keywords", {})
         if "T_max" in inspect.signature(target).parameters and "T_max" not in fixed:
             # cosine annealing over the whole run unless the config fixes T_max
-            kwargs["T_max"] = self._run_length(interval)
-        scheduler = self.scheduler_factory(optimizer=optimizer, **kwargs)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": interval},
-        }
+            kwargs["T_max"] = run_length()
+        return optimizer, self.scheduler_factory(optimizer=optimizer, **kwargs)
