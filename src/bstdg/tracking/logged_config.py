@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from bstdg.utils.run_config import hyperparameter_tree, is_path_key
+from bstdg.utils.run_config import hyperparameter_tree, is_path_override
 
 SECTIONS = ("data", "encoder", "model", "loss")
 TOP_KEYS = ("run_name", "task_name", "seed", "tags")
@@ -26,12 +26,7 @@ DERIVED_KEYS = ("T", "n_params", "model_bits", "hidden_width", "n_hidden_layers"
 
 def _safe_overrides(overrides: Sequence[str]) -> list[str]:
     """Overrides without the ones that set a path."""
-    kept = []
-    for item in overrides:
-        key, _, value = str(item).partition("=")
-        if not (is_path_key(key.split(".")[-1].lstrip("+~")) or value.startswith("/")):
-            kept.append(str(item))
-    return kept
+    return [str(item) for item in overrides if not is_path_override(str(item))]
 
 
 def derived_columns(model: Any) -> dict[str, Any]:

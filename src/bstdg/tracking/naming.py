@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bstdg.utils.run_config import is_path_override
+
 # Override sections that do not change what a run computes (display, logging, paths, ...).
 UNNAMED_SECTIONS = {"hydra", "paths", "extras", "logger", "callbacks", "launcher", "debug",
                     "hparams_search", "experiment", "tags", "task_name", "run_name",
@@ -34,7 +36,7 @@ def _name_part(override: str) -> str | None:
         return None
     if parts[0] == "trainer" and parts[-1] in UNNAMED_TRAINER_KEYS:
         return None
-    if parts[-1].endswith(("_dir", "_path", "_file")) or value.startswith("/"):
+    if is_path_override(override):
         return None
     value = re.sub(r"[\[\]\s'\"]", "", value)
     short = SHORT_KEYS.get(parts[-1], parts[-1])

@@ -82,23 +82,23 @@ def check_targets(node: Any, source: str, key: str = "") -> None:
             )
 
 
+def _is_lightning_wandb(cfg: DictConfig) -> bool:
+    """Whether a logger config builds Lightning's own W&B logger."""
+    target = str(cfg.get("_target_", ""))
+    return target.split(".")[-1] == "WandbLogger" and target.startswith("pytorch_lightning.")
+
+
 def _is_wandb(cfg: DictConfig) -> bool:
     """Whether a logger config builds Lightning's W&B logger or a subclass of it."""
-    target = str(cfg.get("_target_", ""))
-    if target.split(".")[-1] == "WandbLogger" and target.startswith("pytorch_lightning."):
+    if _is_lightning_wandb(cfg):
         return True
     try:
-        cls = hydra.utils.get_class(target)
+        cls = hydra.utils.get_class(str(cfg.get("_target_", "")))
     except Exception:  # not a class: instantiation reports it
         return False
     from pytorch_lightning.loggers import WandbLogger
 
     return isinstance(cls, type) and issubclass(cls, WandbLogger)
-
-
-def _is_lightning_wandb(cfg: DictConfig) -> bool:
-    target = str(cfg.get("_target_", ""))
-    return target.split(".")[-1] == "WandbLogger" and target.startswith("pytorch_lightning.")
 
 
 def _logger_kwargs(cfg: DictConfig, wandb_defaults: Mapping[str, Any]) -> dict[str, Any]:

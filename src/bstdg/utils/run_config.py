@@ -23,6 +23,12 @@ def is_path_key(name: str) -> bool:
     return name in {"root", "path", "dir"} or name.endswith(("_dir", "_path", "_file"))
 
 
+def is_path_override(override: str) -> bool:
+    """Whether a command-line override sets a path (``data.data_dir=...``, ``x=/abs``)."""
+    key, _, value = str(override).partition("=")
+    return is_path_key(key.split(".")[-1].lstrip("+~")) or value.startswith("/")
+
+
 def _container(node: Any) -> Any:
     """``node`` as plain Python, resolved where its interpolations allow it."""
     if not OmegaConf.is_config(node):
