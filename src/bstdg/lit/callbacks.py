@@ -1,4 +1,4 @@
-"""Callbacks: training throughput, inference timing, spike-time histograms."""
+"""Callbacks: subnormal flushing, training throughput, inference timing, spike-time histograms."""
 
 from __future__ import annotations
 
@@ -19,6 +19,27 @@ from bstdg.utils.metrics_file import TEST_SAMPLES_FILE
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+class FlushDenormals(pl.Callback):
+    """Flush subnormal floats to zero (x86 FTZ/DAZ) on the CPU while the Trainer runs.
+
+    Adam's moments decay as m <- beta1 * m wherever a weight's gradient is zero (inputs that
+    rarely spike), so they sink through the subnormal range (|x| < 1.2e-38), where each float
+    operation is slower by an order of magnitude: after 30 MNIST epochs of ``mnist_bstdg`` a
+    third of the hidden layer's ``exp_avg`` was subnormal and one fused Adam step took 16 ms
+    instead of 3 ms. Flushed, such a moment is 0; its update step was below 1e-30 anyway, and
+    no spike time, threshold or loss value is subnormal.
+
+    The mode is per thread: it is set in ``setup`` on the thread that trains (and inherited
+    by threads started later) and switched off again in ``teardown``.
+    """
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        torch.set_flush_denormal(True)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        torch.set_flush_denormal(False)
 
 
 class ThroughputMonitor(pl.Callback):
