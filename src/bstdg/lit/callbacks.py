@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import EMAWeightAveraging, ModelCheckpoint
+from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities import rank_zero_only
 
 from bstdg.utils.metrics_file import TEST_SAMPLES_FILE
@@ -40,6 +41,23 @@ class FlushDenormals(pl.Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         torch.set_flush_denormal(False)
+
+
+class AveragedWeights(EMAWeightAveraging):
+    """Lightning's exponential moving average of the weights, tested on the average.
+
+    Every ``update_every_n_steps`` optimiser steps, w_avg <- decay * w_avg + (1 - decay) * w;
+    validation and the saved checkpoints see w_avg (for binarized layers its sign decides
+    each forward weight), training steps w. Lightning's callback puts the raw weights back
+    whenever a checkpoint is loaded while it holds an average, which made ``bstdg-train``'s
+    test of the best checkpoint (same Trainer, after fit) use the raw weights where
+    ``bstdg-eval`` used the averaged ones; here the raw weights come back only to resume fit.
+    """
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:
+        if trainer.state.fn == TrainerFn.FITTING:
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)
 
 
 class ThroughputMonitor(pl.Callback):
