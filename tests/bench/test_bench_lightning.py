@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 
+import pytest
 import torch
 
 from bstdg.bench import main
@@ -42,3 +43,57 @@ def test_bare_step_trains_with_the_experiments_optimiser_and_schedule(tmp_path) 
     step(torch.from_numpy(x[:8]), torch.from_numpy(y[:8]))
     assert not torch.equal(before, model.net.layers[0].weight)
     assert step.optimizer.param_groups[0]["lr"] < cfg.model.optimizer.lr  # cosine over 4 steps
+
+
+def _training_checkpoint(tmp_path, with_optimizer: bool = True):
+    cfg = compose_experiment("mnist_bstdg", ["data.batch_size=8"], str(tmp_path))
+    x, y, _ = load_inputs(16, synthetic=True)
+    model = build_model(cfg, 784, 10)
+    step = BareStep(model, total_steps=4)
+    for k in (0, 8):
+        step(torch.from_numpy(x[k:k + 8]), torch.from_numpy(y[k:k + 8]))
+    path = tmp_path / "last.ckpt"
+    state = {"state_dict": model.state_dict()}
+    if with_optimizer:
+        state["optimizer_states"] = [step.optimizer.state_dict()]
+    torch.save(state, path)
+    return path, model
+
+
+def test_lightning_from_starts_both_sides_from_the_checkpoint(tmp_path, monkeypatch) -> None:
+    from bstdg.bench import lightning
+
+    path, trained = _training_checkpoint(tmp_path)
+    seen = {}
+
+    def spy(self, x, y):  # the bare step's first call: weights and Adam steps so far
+        seen.setdefault("weight", self.model.net.layers[0].weight.detach().clone())
+        seen.setdefault("step", [float(s["step"]) for s in self.optimizer.state.values()])
+        return original(self, x, y)
+
+    def loaded(self, trainer, pl_module):  # the Lightning optimiser once training starts
+        load(self, trainer, pl_module)
+        seen["lightning_step"] = [float(s["step"]) for s in trainer.optimizers[0].state.values()]
+        seen["lightning_weight"] = pl_module.net.layers[0].weight.detach().clone()
+
+    original = BareStep.__call__
+    load = lightning._OptimizerStateFrom.on_train_start
+    monkeypatch.setattr(BareStep, "__call__", spy)
+    monkeypatch.setattr(lightning._OptimizerStateFrom, "on_train_start", loaded)
+    x, y, _ = load_inputs(64, synthetic=True)
+    loop = lightning.measure_loop(x, y, batch=32, n_batches=2, repeats=1, start_from=str(path),
+                                  overrides=["callbacks.flush_denormals=null"])
+    assert loop["start_from"] == str(path)
+    assert loop["overrides"] == ["callbacks.flush_denormals=null"]
+    assert torch.equal(seen["weight"], trained.net.layers[0].weight.detach())
+    assert seen["step"] == seen["lightning_step"] == [2.0] * 4
+    assert torch.equal(seen["lightning_weight"], trained.net.layers[0].weight.detach())
+
+
+def test_lightning_from_needs_an_optimiser_state(tmp_path) -> None:
+    from bstdg.bench.lightning import measure_loop
+
+    path, _ = _training_checkpoint(tmp_path, with_optimizer=False)
+    x, y, _ = load_inputs(64, synthetic=True)
+    with pytest.raises(ValueError, match="no optimiser state"):
+        measure_loop(x, y, batch=32, n_batches=2, repeats=1, start_from=str(path))

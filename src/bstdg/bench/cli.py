@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lightning-batches", type=int, default=None,
                    help="training batches of 32 per timed --lightning repeat "
                         "(default 300, --quick 100)")
+    p.add_argument("--lightning-from", default=None, metavar="CKPT",
+                   help="start both sides of --lightning from this training checkpoint's "
+                        "weights and optimiser state (a late epoch of a long run), e.g. "
+                        "logs/.../checkpoints/last.ckpt of the same experiment")
+    p.add_argument("--lightning-override", action="append", default=[], metavar="KEY=VALUE",
+                   help="Hydra override for the --lightning experiment (repeatable), e.g. "
+                        "callbacks.flush_denormals=null")
     p.add_argument("--only-lightning", action="store_true", help=argparse.SUPPRESS)
     # Hidden knobs (tests, tuning).
     p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
@@ -113,7 +120,8 @@ def _lightning_section(args: argparse.Namespace, x: Any, y: Any) -> dict[str, An
     _log(f"  lightning loop: experiment={args.lightning_experiment}, {n_batches} batches of "
          f"{LOOP_BATCH} per repeat, {args.repeats} repeats")
     loop = measure_loop(x, y, batch=LOOP_BATCH, n_batches=n_batches, repeats=args.repeats,
-                        experiment=args.lightning_experiment)
+                        experiment=args.lightning_experiment,
+                        overrides=args.lightning_override, start_from=args.lightning_from)
     _log(f"  lightning     train {loop['lightning_train_samples_per_s']['median']:,.0f}/s  "
          f"bare step {loop['bare_step_train_samples_per_s']['median']:,.0f}/s  ratio "
          f"{loop['lightning_vs_kernel_train_ratio']:.2f}")

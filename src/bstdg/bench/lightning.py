@@ -11,7 +11,10 @@ network, loss, optimiser and scheduler from its config) on the same uint8 batche
   to its last batch's end (per-epoch work such as the epoch means is excluded).
 
 The bare step is timed between the Lightning epochs (one callback runs it), so that both
-see the same machine load. ``lightning_vs_kernel_train_ratio`` = median Lightning samples/s
+see the same machine load, and under the same callbacks' settings (``FlushDenormals``).
+``start_from`` (a training checkpoint) starts both from its weights and optimiser state:
+the speed of a late epoch, whose optimiser state a fresh model does not have.
+``lightning_vs_kernel_train_ratio`` = median Lightning samples/s
 over median bare-step samples/s.
 """
 
@@ -108,9 +111,32 @@ class _InterleavedTimer(pl.Callback):
         return time.perf_counter() - start
 
 
+class _OptimizerStateFrom(pl.Callback):
+    """Loads a checkpoint's optimiser state into the Lightning optimiser when training starts."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        trainer.optimizers[0].load_state_dict(copy.deepcopy(self.state))
+
+
+def _training_state(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model state_dict, first optimiser state) of a training checkpoint."""
+    from bstdg.utils.checkpoint import read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    states = checkpoint.get("optimizer_states") or []
+    if not states:
+        raise ValueError(f"checkpoint {path} holds no optimiser state (saved by bstdg-eval or "
+                         "with save_weights_only?); pass a training checkpoint such as "
+                         "<run dir>/checkpoints/last.ckpt")
+    return checkpoint["state_dict"], states[0]
+
+
 def measure_loop(x_u8: np.ndarray, y: np.ndarray, batch: int = LOOP_BATCH, n_batches: int = 200,
                  repeats: int = 3, experiment: str = EXPERIMENT,
-                 overrides: Sequence[str] = ()) -> dict[str, Any]:
+                 overrides: Sequence[str] = (), start_from: str | None = None) -> dict[str, Any]:
     """Samples/s of the Lightning loop and of the bare step, and their ratio (see module)."""
     from torch.utils.data import DataLoader
 
@@ -127,6 +153,11 @@ def measure_loop(x_u8: np.ndarray, y: np.ndarray, batch: int = LOOP_BATCH, n_bat
         cfg = compose_experiment(experiment, [f"data.batch_size={batch}", *overrides], out_dir)
         pl.seed_everything(int(cfg.seed), verbose=False)
         model = build_model(cfg, x_u8.shape[1], int(y.max()) + 1)
+        extra: list[pl.Callback] = []
+        if start_from is not None:
+            weights, optimizer_state = _training_state(start_from)
+            model.load_state_dict(weights)
+            extra.append(_OptimizerStateFrom(optimizer_state))
         bare_model = copy.deepcopy(model)
         dataset = ArrayDataset(x_u8[:n], y[:n])
         x, labels = dataset.x, dataset.y
@@ -144,13 +175,17 @@ def measure_loop(x_u8: np.ndarray, y: np.ndarray, batch: int = LOOP_BATCH, n_bat
                            enable_checkpointing=False, enable_progress_bar=False,
                            enable_model_summary=False)
         bare = BareStep(bare_model, (1 + repeats) * n_batches)
+        if start_from is not None:
+            bare.optimizer.load_state_dict(copy.deepcopy(optimizer_state))
         timer = _InterleavedTimer(bare, x, labels, batch, n_batches)
-        trainer = pl.Trainer(**trainer_cfg, callbacks=[*callbacks, timer])
+        trainer = pl.Trainer(**trainer_cfg, callbacks=[*callbacks, *extra, timer])
         trainer.fit(model, train_dataloaders=loader)
     lightning = [n / s for s in timer.lightning_s]
     kernel = [n / s for s in timer.bare_s]
     return {
         "experiment": experiment,
+        "overrides": list(overrides),
+        "start_from": start_from,
         "batch_size": batch,
         "batches_per_repeat": n_batches,
         "repeats": repeats,
