@@ -21,6 +21,7 @@ from bstdg.snn.spikes import binarize
 HEADLINE = (
     "train_epoch_ratio_vs_ann",
     "infer_throughput_ratio_vs_ann",
+    "infer_early_exit_ratio_vs_ann",
     "train_speedup_vs_clock_driven",
     "train_speedup_vs_bptt",
     "peak_mem_ratio_t256_vs_t16",
@@ -64,6 +65,11 @@ def test_quick_run_writes_complete_json(tmp_path, capsys) -> None:
                 assert stat["min"] <= stat["median"] <= stat["max"]
                 assert len(stat["values"]) == 3
             assert entry["train"]["samples_measured"] > 0
+            assert ("infer_early_exit" in entry) == (model == "bstdg")
+    early = results["bstdg"]["64"]["infer_early_exit"]["samples_per_s"]["median"]
+    ann_infer = ann["infer"]["samples_per_s"]["median"]
+    assert report["infer_early_exit_ratio_vs_ann"] == early / ann_infer
+    assert "early exit" in printed
     assert report["samples_measured"]["slow_models_train"] == 64
     for T in ("16", "256"):
         assert _finite_positive(report["peak_memory"]["bstdg"][T]["peak_bytes"])

@@ -8,6 +8,8 @@ dense (T, B, N) spike raster for the clock-driven and BPTT models, which is part
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -51,6 +53,9 @@ class Runner:
     def infer_batch(self, lo: int, hi: int) -> torch.Tensor:
         raise NotImplementedError
 
+    # set by models that can stop each sample at its first output spike
+    infer_early_exit_batch: Callable[[int, int], torch.Tensor] | None = None
+
 
 class SpikeTimingRunner(Runner):
     """BSTDG (event-driven backend) or, with ``clock_driven``, the clock-driven baseline."""
@@ -65,6 +70,8 @@ class SpikeTimingRunner(Runner):
         self.opt = torch.optim.SGD(self.net.parameters(), lr=lr)
         self.t = encode_times(x_u8, T)
         self.y = y
+        if not clock_driven:
+            self.infer_early_exit_batch = self._infer_early_exit
 
     def train_batch(self, lo: int, hi: int) -> None:
         out = self.model(self.t[lo:hi])
@@ -78,6 +85,11 @@ class SpikeTimingRunner(Runner):
     def infer_batch(self, lo: int, hi: int) -> torch.Tensor:
         out = self.model(self.t[lo:hi])
         return decide(out.out_times, out.v_fire, out.v_end, self.T)
+
+    @torch.no_grad()
+    def _infer_early_exit(self, lo: int, hi: int) -> torch.Tensor:
+        """The same decisions, each sample stopped at its first output spike."""
+        return self.net.predict_early_exit(self.t[lo:hi])[0]
 
 
 class ANNRunner(Runner):

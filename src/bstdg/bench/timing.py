@@ -73,7 +73,7 @@ def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int
     _run(runner.infer_batch, min(n_infer, infer_batch), infer_batch, device)
     train_s = [_run(runner.train_batch, n_train, batch, device) for _ in range(repeats)]
     infer_s = [_run(runner.infer_batch, n_infer, infer_batch, device) for _ in range(repeats)]
-    return {
+    entry = {
         "train": {
             "samples_measured": n_train,
             "epoch_samples": epoch_samples,
@@ -89,3 +89,13 @@ def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int
         },
         "repeats": repeats,
     }
+    early = runner.infer_early_exit_batch
+    if early is not None:
+        _run(early, min(n_infer, infer_batch), infer_batch, device)
+        early_s = [_run(early, n_infer, infer_batch, device) for _ in range(repeats)]
+        entry["infer_early_exit"] = {
+            "samples_measured": n_infer,
+            "batch_size": infer_batch,
+            "samples_per_s": summarize([n_infer / s for s in early_s]),
+        }
+    return entry
