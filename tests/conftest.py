@@ -36,6 +36,13 @@ def _no_hydra_state_between_tests() -> Iterator[None]:
     GlobalHydra.instance().clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_flush_to_zero_between_tests() -> Iterator[None]:
+    """A run that trains switches subnormal flushing on for its thread (FlushDenormals)."""
+    yield
+    torch.set_flush_denormal(False)
+
+
 # Fake datasets in the true on-disk formats (IDX .gz, JPEG folders, SHD h5).
 
 

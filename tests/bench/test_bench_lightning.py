@@ -97,3 +97,9 @@ def test_lightning_from_needs_an_optimiser_state(tmp_path) -> None:
     x, y, _ = load_inputs(64, synthetic=True)
     with pytest.raises(ValueError, match="no optimiser state"):
         measure_loop(x, y, batch=32, n_batches=2, repeats=1, start_from=str(path))
+
+
+def test_lightning_options_without_lightning_are_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--quick", "--synthetic", "--lightning-override", "seed=2"])
+    assert "add --lightning" in capsys.readouterr().err

@@ -253,7 +253,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     from bstdg.bench.report import format_report
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.lightning_from or args.lightning_override) and not (args.lightning
+                                                                 or args.only_lightning):
+        parser.error("--lightning-from and --lightning-override apply to the Lightning loop "
+                     "measurement: add --lightning")
     try:
         report = run(args)
     except (RuntimeError, ValueError) as exc:

@@ -131,7 +131,9 @@ def _training_state(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(f"checkpoint {path} holds no optimiser state (saved by bstdg-eval or "
                          "with save_weights_only?); pass a training checkpoint such as "
                          "<run dir>/checkpoints/last.ckpt")
-    return checkpoint["state_dict"], states[0]
+    # callbacks=ema checkpoints keep the averaged weights in state_dict and the trained ones,
+    # which the optimiser state belongs to, in current_model_state
+    return checkpoint.get("current_model_state", checkpoint["state_dict"]), states[0]
 
 
 def measure_loop(x_u8: np.ndarray, y: np.ndarray, batch: int = LOOP_BATCH, n_batches: int = 200,

@@ -32,14 +32,21 @@ class FlushDenormals(pl.Callback):
     instead of 3 ms. Flushed, such a moment is 0; its update step was below 1e-30 anyway, and
     no spike time, threshold or loss value is subnormal.
 
-    The mode is per thread: it is set in ``setup`` on the thread that trains (and inherited
-    by threads started later) and switched off again in ``teardown``.
+    The mode is per thread. It is set in ``setup`` on the thread that trains, and threads
+    started later inherit it; intra-op threads that torch started before (with
+    ``torch.get_num_threads() > 1``) keep subnormals, so part of a multi-threaded elementwise
+    update stays slow (the sweeps run one thread per job). It is switched off again in
+    ``teardown`` and when fit raises.
     """
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         torch.set_flush_denormal(True)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        torch.set_flush_denormal(False)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                     exception: BaseException) -> None:
         torch.set_flush_denormal(False)
 
 

@@ -28,11 +28,14 @@ class _Probe(pl.Callback):
 
 
 class _Tiny(pl.LightningModule):
-    def __init__(self) -> None:
+    def __init__(self, fail: bool = False) -> None:
         super().__init__()
         self.lin = torch.nn.Linear(2, 1)
+        self.fail = fail
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        if self.fail:
+            raise RuntimeError("step failed")
         return self.lin(batch[0]).pow(2).mean()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -46,15 +49,29 @@ def ftz_supported() -> None:
     torch.set_flush_denormal(False)
 
 
+def _trainer(tmp_path, *callbacks: pl.Callback) -> pl.Trainer:
+    return pl.Trainer(max_epochs=1, callbacks=[FlushDenormals(), *callbacks], logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, default_root_dir=tmp_path)
+
+
+def _data() -> DataLoader:
+    return DataLoader(TensorDataset(torch.ones(4, 2)), batch_size=2)
+
+
 @pytest.mark.usefixtures("ftz_supported")
 def test_subnormals_are_zero_during_fit_and_restored_after(tmp_path) -> None:
     probe = _Probe()
-    trainer = pl.Trainer(max_epochs=1, callbacks=[FlushDenormals(), probe], logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, default_root_dir=tmp_path)
     assert _subnormal_survives()
-    trainer.fit(_Tiny(), DataLoader(TensorDataset(torch.ones(4, 2)), batch_size=2))
+    _trainer(tmp_path, probe).fit(_Tiny(), _data())
     assert probe.seen == [False, False]
+    assert _subnormal_survives()
+
+
+@pytest.mark.usefixtures("ftz_supported")
+def test_a_failed_fit_switches_flushing_off(tmp_path) -> None:
+    with pytest.raises(RuntimeError, match="step failed"):
+        _trainer(tmp_path).fit(_Tiny(fail=True), _data())
     assert _subnormal_survives()
 
 

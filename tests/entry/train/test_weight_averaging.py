@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
 from bstdg.eval import evaluate
 from bstdg.train import train
+from bstdg.utils.instantiate import instantiate_callbacks
 from helpers.hydra_compose import SYNTHETIC
 
 EMA = ["callbacks=ema", "callbacks.model_summary=null", "callbacks.inference_timer=null",
@@ -31,3 +33,24 @@ def test_checkpoint_and_test_metrics_are_the_average(make_cfg, tmp_path: Path) -
     evaluated, _ = evaluate(eval_cfg)
     for name in ("test/acc", "test/acc_ties", "test/hidden_spikes"):
         assert float(evaluated[name]) == float(trained[name]), name
+
+
+class _WeightsAtStart(pl.Callback):
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.weight = pl_module.net.layers[0].weight.detach().clone()
+
+
+def test_resume_continues_from_the_trained_weights(make_cfg, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    train(make_cfg(*SYNTHETIC, *EMA[:-1], "trainer.max_epochs=1", "test=false",
+                   out=tmp_path / "first"))
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, map_location="cpu", weights_only=False)
+    probe = _WeightsAtStart()
+    monkeypatch.setattr("bstdg.train.instantiate_callbacks",
+                        lambda cfg, _orig=instantiate_callbacks: [*_orig(cfg), probe])
+    train(make_cfg(*SYNTHETIC, *EMA, f"ckpt_path={last}", "test=false",
+                   out=tmp_path / "resumed"))
+    key = "net.layers.0.weight"
+    assert torch.equal(probe.weight, saved["current_model_state"][key])
+    assert not torch.equal(probe.weight, saved["state_dict"][key])
