@@ -32,26 +32,28 @@ def test_only_lightning_writes_the_ratio_from_its_measurements(tmp_path, capsys)
     assert report["results"] == {} and report["peak_memory"] == {}
 
 
-def test_bare_step_trains_with_the_experiments_optimiser_and_schedule(tmp_path) -> None:
+def _bare_step(tmp_path):
+    """(config, 16 synthetic images and labels, model, its bare step over 4 steps of 8)."""
     cfg = compose_experiment("mnist_bstdg", ["data.batch_size=8"], str(tmp_path))
     x, y, _ = load_inputs(16, synthetic=True)
     model = build_model(cfg, 784, 10)
-    step = BareStep(model, total_steps=4)
+    return cfg, torch.from_numpy(x), torch.from_numpy(y), model, BareStep(model, total_steps=4)
+
+
+def test_bare_step_trains_with_the_experiments_optimiser_and_schedule(tmp_path) -> None:
+    cfg, x, y, model, step = _bare_step(tmp_path)
     assert isinstance(step.optimizer, torch.optim.Adam)
     assert step.optimizer.param_groups[0]["lr"] == cfg.model.optimizer.lr
     before = model.net.layers[0].weight.detach().clone()
-    step(torch.from_numpy(x[:8]), torch.from_numpy(y[:8]))
+    step(x[:8], y[:8])
     assert not torch.equal(before, model.net.layers[0].weight)
     assert step.optimizer.param_groups[0]["lr"] < cfg.model.optimizer.lr  # cosine over 4 steps
 
 
 def _training_checkpoint(tmp_path, with_optimizer: bool = True):
-    cfg = compose_experiment("mnist_bstdg", ["data.batch_size=8"], str(tmp_path))
-    x, y, _ = load_inputs(16, synthetic=True)
-    model = build_model(cfg, 784, 10)
-    step = BareStep(model, total_steps=4)
+    _, x, y, model, step = _bare_step(tmp_path)
     for k in (0, 8):
-        step(torch.from_numpy(x[k:k + 8]), torch.from_numpy(y[k:k + 8]))
+        step(x[k:k + 8], y[k:k + 8])
     path = tmp_path / "last.ckpt"
     state = {"state_dict": model.state_dict()}
     if with_optimizer:

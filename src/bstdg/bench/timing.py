@@ -58,21 +58,32 @@ def train_count(n: int, batch: int) -> int:
     return max(batch, n)
 
 
+def _time_inference(fn: Any, n_infer: int, infer_batch: int, repeats: int,
+                    device: torch.device) -> dict[str, Any]:
+    """Samples/s of ``repeats`` passes of ``fn`` over n_infer samples, after one untimed batch."""
+    _run(fn, min(n_infer, infer_batch), infer_batch, device)
+    seconds = [_run(fn, n_infer, infer_batch, device) for _ in range(repeats)]
+    return {
+        "samples_measured": n_infer,
+        "batch_size": infer_batch,
+        "samples_per_s": summarize([n_infer / s for s in seconds]),
+    }
+
+
 def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int,
             infer_batch: int, epoch_samples: int, device: torch.device,
             warmup_batches: int = 2) -> dict[str, Any]:
-    """Time ``repeats`` training passes over n_train samples and inference over n_infer.
+    """Time ``repeats`` training passes over n_train samples and inference over n_infer
+    (also with early exit where the runner has it, under ``infer_early_exit``).
 
-    The warm-up (a few training and inference batches: numba compilation / cache load,
-    allocator and thread-pool start-up) is not timed. Epoch time is the per-sample time
-    times ``epoch_samples`` (extrapolated when fewer samples were measured).
+    The warm-up (a few training batches, one inference batch: numba compilation / cache
+    load, allocator and thread-pool start-up) is not timed. Epoch time is the per-sample
+    time times ``epoch_samples`` (extrapolated when fewer samples were measured).
     """
     n_train = train_count(n_train, batch)
     n_infer = max(1, n_infer)
     _run(runner.train_batch, warmup_batches * batch, batch, device)
-    _run(runner.infer_batch, min(n_infer, infer_batch), infer_batch, device)
     train_s = [_run(runner.train_batch, n_train, batch, device) for _ in range(repeats)]
-    infer_s = [_run(runner.infer_batch, n_infer, infer_batch, device) for _ in range(repeats)]
     entry = {
         "train": {
             "samples_measured": n_train,
@@ -82,20 +93,10 @@ def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int
             "epoch_s": summarize([s / n_train * epoch_samples for s in train_s]),
             "samples_per_s": summarize([n_train / s for s in train_s]),
         },
-        "infer": {
-            "samples_measured": n_infer,
-            "batch_size": infer_batch,
-            "samples_per_s": summarize([n_infer / s for s in infer_s]),
-        },
+        "infer": _time_inference(runner.infer_batch, n_infer, infer_batch, repeats, device),
         "repeats": repeats,
     }
-    early = runner.infer_early_exit_batch
-    if early is not None:
-        _run(early, min(n_infer, infer_batch), infer_batch, device)
-        early_s = [_run(early, n_infer, infer_batch, device) for _ in range(repeats)]
-        entry["infer_early_exit"] = {
-            "samples_measured": n_infer,
-            "batch_size": infer_batch,
-            "samples_per_s": summarize([n_infer / s for s in early_s]),
-        }
+    if runner.infer_early_exit_batch is not None:
+        entry["infer_early_exit"] = _time_inference(runner.infer_early_exit_batch, n_infer,
+                                                    infer_batch, repeats, device)
     return entry
