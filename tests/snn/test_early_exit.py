@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from bstdg.snn import SpikingNet, decide, decision_time
+from bstdg.snn.backends.numba_kernels import NARROW_MAX_INPUTS
 
 
 def _net(sizes: tuple[int, ...], T: int, delay: int, seed: int, backend: str) -> SpikingNet:
@@ -74,4 +75,24 @@ def test_early_exit_same_on_one_and_two_threads(threads: int) -> None:
         torch.set_num_threads(before)
     ref = net(t_in)
     assert torch.equal(pred, decide(ref.out_times, ref.v_fire, ref.v_end, 16))
+    assert torch.equal(steps, decision_time(ref.out_times).long())
+
+
+def test_early_exit_on_a_layer_wider_than_int16_potentials() -> None:
+    """Fan-in of NARROW_MAX_INPUTS or more: every layer's potentials are int32, and hidden
+    potentials past the int16 range decide as the full forward does."""
+    n_in, T = NARROW_MAX_INPUTS + 40, 8
+    net = _net((n_in, 6, 3), T, 1, 0, backend="numba")
+    with torch.no_grad():
+        net.layers[0].weight.abs_()
+        net.layers[0].threshold.copy_(torch.tensor([n_in - 0.5, n_in + 0.5, 16384.5, 2.0,
+                                                    -0.5, 20000.0]))
+    t_in = torch.zeros(4, n_in)
+    t_in[1, n_in // 2:] = 3
+    t_in[2, ::3] = T
+    t_in[3] = T
+    pred, steps = net.predict_early_exit(t_in)
+    ref = net(t_in)
+    assert ref.hidden_times[0][0, :3].tolist() == [1, T, 1]  # crossed (or not) above 2**14
+    assert torch.equal(pred, decide(ref.out_times, ref.v_fire, ref.v_end, T))
     assert torch.equal(steps, decision_time(ref.out_times).long())

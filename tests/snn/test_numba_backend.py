@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from bstdg.snn.backends import numba_ops
+from bstdg.snn.backends.numba_kernels import NARROW_MAX_INPUTS
 from bstdg.snn.backends.numba_ops import forward_numba, grads_numba
 from bstdg.snn.backends.reference import forward_reference, grads_reference
 from bstdg.snn.backends.torch_ops import forward_torch, grads_torch
@@ -113,6 +114,10 @@ def _hand_cases():
     t_last = torch.tensor([[0, 6, 7, 8], [6, 7, 7, 8]])
     yield "last_step", t_last, torch.ones(2, 4), torch.tensor([1.5, 2.5]), T
     yield "T2", torch.tensor([[0, 1, 2, 2], [1, 1, 0, 2]]), w, torch.tensor([0.5, 0.5, -1.5]), 2
+    # thresholds beyond the int16 potentials' clip range [-2**14, 2**14 - 1], and NaN
+    w4 = torch.cat([w, torch.ones(2, 4)])
+    theta_far = torch.tensor([1e9, -1e9, 16383.5, -16384.5, float("nan")])
+    yield "far_thresholds", torch.tensor([[0, 2, 2, 5], [8, 8, 8, 8]]), w4, theta_far, T
     gen = torch.Generator().manual_seed(3)
     t_big = torch.randint(0, 1025, (4, N_IN), generator=gen)
     w_big = torch.where(torch.randn(N_OUT, N_IN, generator=gen) >= 0, 1.0, -1.0)
@@ -132,6 +137,23 @@ def test_hand_made_cases(case, dtype: torch.dtype) -> None:
     g = torch.randn(t_in.shape[0], w.shape[0], generator=gen)
     for delay in (0, 1, 2):
         _check(t_in.to(dtype), w, theta, g, T, delay)
+
+
+@pytest.mark.parametrize("delay", [0, 1])
+def test_wide_layer_potentials_beyond_int16(delay: int) -> None:
+    """A layer with NARROW_MAX_INPUTS inputs or more accumulates in int32: potentials past
+    the int16 clip range cross (or not) thresholds just below (above) N_in as in the
+    reference."""
+    n_in = NARROW_MAX_INPUTS + 40
+    t_in = torch.zeros(3, n_in, dtype=torch.int64)
+    t_in[1, n_in // 2:] = 3        # half the inputs at step 0, half at step 3
+    t_in[2, ::3] = 8               # a third silent
+    w = torch.ones(4, n_in)
+    w[3, ::2] = -1.0
+    theta = torch.tensor([n_in - 0.5, n_in + 0.5, 2.0**14 + 0.5, -0.5])
+    g = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    _check(t_in, w, theta, g, 8, delay, rules=("const",))
+    assert forward_numba(t_in, w, theta, 8, delay).times[0, :3].tolist() == [delay, 8, delay]
 
 
 def test_last_allowed_step() -> None:

@@ -50,12 +50,14 @@ FALLBACK_CODES = {"max_potential": FALLBACK_MAX_POTENTIAL,
 # Above this ratio T / n (n spiking inputs) the per-sample sort switches from counting sort
 # (O(n + T)) to a stable merge sort (O(n log n)).
 _COUNTING_SORT_MAX_RATIO = 4
-# Marker threshold of a neuron that has fired (int32 potentials; float ones use +inf).
-# Integer potentials of +-1 weights stay within +-N_in < 2**30 and integer thresholds are
-# clipped to [-2**30, 2**30 - 1] (same decisions), so no potential exceeds it and V - theta
-# never overflows int32.
-_FIRED = np.int32(2**30)
-_INT32_MIN = np.int32(-(2**31))
+# Potentials of +-1 weights are integers with |V| <= N_in. A layer with fewer than
+# NARROW_MAX_INPUTS inputs keeps them in int16 (twice the SIMD lanes of int32: the walk ran
+# 1.8x faster), a wider one in int32. Integer thresholds are clipped to [-F, F - 1] with the
+# fired marker F = 2**(bits - 2) (2**14 or 2**30; float potentials use +inf): no potential
+# reaches F, V - theta never overflows, and no decision changes.
+NARROW_MAX_INPUTS = 2**14
+_FIRED16 = np.int16(2**14)
+_FIRED32 = np.int32(2**30)
 # The backward visits only the output neurons with g != 0 when fewer than 1 / _SPARSE_RATIO
 # of them are (scattered scalar updates); otherwise it updates whole float32 rows (vectorised).
 _SPARSE_RATIO = 16
@@ -218,46 +220,60 @@ def binarize_rows(w_t, w8_t, n_chunks):  # pragma: no cover - compiled
 BINARIZE = Kernel(binarize_rows_rows, binarize_rows)
 
 
-@numba.njit(**_OPTS)
-def int_thresholds(theta):  # pragma: no cover - compiled
-    """floor(theta) as int32: for integer V, V > theta <=> V > floor(theta). Clipped to
-    [-2**30, 2**30 - 1], which changes no decision as |V| <= N_in < 2**30; NaN never fires."""
-    thr = np.empty(theta.shape[0], np.int32)
-    for j in range(theta.shape[0]):
-        x = theta[j]
-        if not (x < 2.0**30 - 1):
-            thr[j] = 2**30 - 1
-        elif x <= -(2.0**30):
-            thr[j] = -(2**30)
-        else:
-            thr[j] = np.int32(np.floor(x))
-    return thr
-
-
-# -------------------------------------------- what depends on the dtype of the potential
-
-
-def _thresholds(theta, w_t):  # pragma: no cover - typed by the overload below
-    """The thresholds the walk compares potentials with: ``int_thresholds(theta)`` for int8
-    (+-1) weights, float64 theta for real weights."""
-
-
-@overload(_thresholds, jit_options={"cache": True})
-def _thresholds_impl(theta, w_t):
-    if isinstance(w_t.dtype, types.Integer):
-        return lambda theta, w_t: int_thresholds(theta)
-    return lambda theta, w_t: theta.astype(np.float64)
-
-
 def _fired(th):  # pragma: no cover - typed by the overload below
-    """The threshold that marks a fired neuron: no potential exceeds it."""
+    """The threshold that marks a fired neuron: no potential reaches it."""
 
 
 @overload(_fired, jit_options={"cache": True})
 def _fired_impl(th):
     if isinstance(th.dtype, types.Integer):
-        return lambda th: _FIRED
+        mark = _FIRED16 if th.dtype.bitwidth == 16 else _FIRED32
+        return lambda th: mark
     return lambda th: np.inf
+
+
+@numba.njit(**_OPTS)
+def int_thresholds(theta, thr):
+    """thr = floor(theta) in the integer array thr (int16 or int32): for integer V,
+    V > theta <=> V > floor(theta). Clipped to [-F, F - 1] (F = ``_fired(thr)``), which
+    changes no decision as |V| <= N_in < F; NaN never fires. Returns thr."""
+    lim = _fired(thr)
+    for j in range(theta.shape[0]):
+        x = theta[j]
+        if not (x < lim - 1.0):
+            thr[j] = lim - 1
+        elif x <= -float(lim):
+            thr[j] = -lim
+        else:
+            thr[j] = np.floor(x)
+    return thr
+
+
+def _narrow(w_t):  # pragma: no cover - typed by the overload below
+    """Whether the layer's potentials fit int16: +-1 weights with < NARROW_MAX_INPUTS rows."""
+
+
+@overload(_narrow, jit_options={"cache": True})
+def _narrow_impl(w_t):
+    if isinstance(w_t.dtype, types.Integer):
+        return lambda w_t: w_t.shape[0] < NARROW_MAX_INPUTS
+    return lambda w_t: False
+
+
+def _thresholds(theta, w_t, narrow):  # pragma: no cover - typed by the overload below
+    """The thresholds the walk compares potentials with: ``int_thresholds(theta)`` for int8
+    (+-1) weights, in int16 if ``narrow`` (a compile-time literal) else int32; float64
+    theta for real weights."""
+
+
+@overload(_thresholds, jit_options={"cache": True})
+def _thresholds_impl(theta, w_t, narrow):
+    if not isinstance(narrow, types.BooleanLiteral):
+        return None  # numba then retries with the literal value
+    if isinstance(w_t.dtype, types.Integer):
+        dtype = np.int16 if narrow.literal_value else np.int32
+        return lambda theta, w_t, narrow: int_thresholds(theta, np.empty(theta.shape[0], dtype))
+    return lambda theta, w_t, narrow: theta.astype(np.float64)
 
 
 def _bin_buffer(pot):  # pragma: no cover - typed by the overload below
@@ -282,7 +298,7 @@ def _add_bin(pot, w_t, ids, p, q, th, bin_sum):  # pragma: no cover - typed by t
 def _add_bin_impl(pot, w_t, ids, p, q, th, bin_sum):
     if isinstance(pot.dtype, types.Integer):
         def exact(pot, w_t, ids, p, q, th, bin_sum):
-            _add_rows(pot, w_t, ids, p, q - 1)
+            _add_rows_exact(pot, w_t, ids, p, q - 1)
             return _add_row_excess(pot, w_t[ids[q - 1]], th)
         return exact
 
@@ -301,7 +317,7 @@ def _add_rest(pot, w_t, ids, ts, p, n, th, bin_sum):  # pragma: no cover - typed
 @overload(_add_rest, jit_options={"cache": True}, inline="always")
 def _add_rest_impl(pot, w_t, ids, ts, p, n, th, bin_sum):
     if isinstance(pot.dtype, types.Integer):
-        return lambda pot, w_t, ids, ts, p, n, th, bin_sum: _add_rows(pot, w_t, ids, p, n)
+        return lambda pot, w_t, ids, ts, p, n, th, bin_sum: _add_rows_exact(pot, w_t, ids, p, n)
 
     def by_bin(pot, w_t, ids, ts, p, n, th, bin_sum):
         while p < n:
@@ -323,11 +339,26 @@ def _add_rows(pot, w_t, order, p, q):  # pragma: no cover - compiled
 
 
 @numba.njit(**_WALK_OPTS)
+def _add_rows_exact(pot, w_t, order, p, q):  # pragma: no cover - compiled
+    """pot += the integer rows order[p:q], four rows per pass over ``pot``: the sums are
+    exact, so the order is free, and the potential is loaded and stored a quarter as often
+    (a time bin of MNIST inputs added 1.7x faster than row by row)."""
+    acc = pot.dtype.type
+    k = p
+    while k + 4 <= q:
+        r0, r1, r2, r3 = w_t[order[k]], w_t[order[k + 1]], w_t[order[k + 2]], w_t[order[k + 3]]
+        for j in range(pot.shape[0]):
+            pot[j] += acc(acc(r0[j] + r1[j]) + acc(r2[j] + r3[j]))
+        k += 4
+    _add_rows(pot, w_t, order, k, q)
+
+
+@numba.njit(**_WALK_OPTS)
 def _add_row_excess(pot, row, thr):  # pragma: no cover - compiled
-    """pot += row; return max_j (pot_j - thr_j) (> 0 iff a neuron crosses). In the
-    potential's dtype throughout (int32 for +-1 weights), so that the loop vectorises
-    (about 3x faster than counting the hits)."""
-    m = pot.dtype.type(_INT32_MIN)
+    """pot += row; return max(0, max_j (pot_j - thr_j)) (> 0 iff a neuron crosses). In the
+    potential's dtype throughout (int16 or int32 for +-1 weights), so that the loop
+    vectorises (about 3x faster than counting the hits)."""
+    m = pot.dtype.type(0)
     for j in range(pot.shape[0]):
         v = pot.dtype.type(pot[j] + row[j])
         pot[j] = v
@@ -389,11 +420,20 @@ def forward_rows(t_in, w_t, theta, T, delay, out, csr, lo, hi):  # pragma: no co
     """Forward pass of samples lo..hi-1.
 
     t_in (B, N_in) integer-valued times (any dtype); w_t (N_in, N_out) = w_hat^T, int8 for
-    +-1 weights (exact int32 potentials, theta compared as ``int_thresholds(theta)``) or
-    float64 (float64 potentials, like the reference); theta (N_out,) float. Writes ``out``
-    (:class:`LayerOut`) and the sorted spiking inputs ``csr`` (:class:`SpikeCSR`).
+    +-1 weights (exact int16 or int32 potentials, see ``NARROW_MAX_INPUTS``; theta compared
+    as ``int_thresholds(theta)``) or float64 (float64 potentials, like the reference); theta
+    (N_out,) float. Writes ``out`` (:class:`LayerOut`) and the sorted spiking inputs ``csr``
+    (:class:`SpikeCSR`).
     """
-    thr = _thresholds(theta, w_t)
+    if _narrow(w_t):
+        _forward_samples(t_in, w_t, _thresholds(theta, w_t, True), T, delay, out, csr, lo, hi)
+    else:
+        _forward_samples(t_in, w_t, _thresholds(theta, w_t, False), T, delay, out, csr, lo, hi)
+
+
+@numba.njit(**_OPTS)
+def _forward_samples(t_in, w_t, thr, T, delay, out, csr, lo, hi):  # pragma: no cover
+    """``forward_rows`` with the thresholds ``thr`` in the potential's dtype."""
     n_out = w_t.shape[1]
     last_step = T - 1 - delay
     counts = np.empty(T + 1, np.int64)
@@ -623,7 +663,7 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
             nxt = layer + 1
             for j in range(pot.shape[0]):
                 if pot[j] > th[j]:
-                    th[j] = _FIRED
+                    th[j] = _fired(th)
                     if layer < out:
                         queue_ids[nxt][qlen[nxt]] = j
                         queue_t[nxt][qlen[nxt]] = t_fire
@@ -651,8 +691,8 @@ def predict_early_exit_rows(t_in, weights, thresholds, T, delay, fallback, res, 
     across all layers and stopped at the first output spike (early exit).
 
     t_in (B, N_0) integer-valued times; weights: typed list of int8 (N_l-1, N_l) = sign(W)^T;
-    thresholds: typed list of int32 (N_l,) floor(theta); fallback one of the FALLBACK_*
-    codes. Writes res.pred and res.step (:class:`Early`; step T if no output fires, then
+    thresholds: typed list of (N_l,) ``int_thresholds(theta)``, all int16 or all int32 (the
+    potentials' dtype); fallback one of the FALLBACK_* codes. Writes res.pred and res.step (:class:`Early`; step T if no output fires, then
     the whole window is simulated for the fallback). res.pred = PRED_OUT_OF_RANGE flags
     times outside [0, T]. Same decisions as the full forward followed by
     ``readout.decide``: the earliest output crossing wins, ties to the larger potential,
@@ -667,8 +707,8 @@ def predict_early_exit_rows(t_in, weights, thresholds, T, delay, fallback, res, 
         n = weights[layer].shape[1]
         queue_ids.append(np.empty(n, np.int32))
         queue_t.append(np.empty(n, np.int32))
-        pots.append(np.zeros(n, np.int32))
-        ths.append(np.empty(n, np.int32))
+        pots.append(np.zeros(n, thresholds[layer].dtype))
+        ths.append(np.empty(n, thresholds[layer].dtype))
     counts = np.empty(T + 1, np.int64)
     for b in range(lo, hi):
         res.pred[b], res.step[b] = _early_exit_sample(

@@ -3,7 +3,8 @@
 Forward, per sample (parallel over the batch): sort the spiking inputs by time, add the
 weight rows of every input of a time bin into the potential vector, and after each
 non-empty bin test the unfired neurons for V > theta. +-1 weights are accumulated exactly
-as int32 from an int8 copy; real weights in float64 with the reference's rounding order
+from an int8 copy (int16 potentials below 2**14 inputs, int32 above); real weights in
+float64 with the reference's rounding order
 (bin sum first), so spike times are identical to ``forward_reference``.
 
 Backward: one fused pass over the spiking inputs of each sample, parallel over batch
@@ -328,9 +329,11 @@ def predict_early_exit_numba(
     batch = t_in.shape[0]
     t_np = _times_view(t_in)
     w_list, th_list = List(), List()
+    narrow = max(weight.shape[1] for weight in weights) < _k.NARROW_MAX_INPUTS
     for weight, theta in zip(weights, thresholds, strict=True):
         w_list.append(_sign_rows(_rows_of_transpose(weight), batch))
-        th_list.append(_k.int_thresholds(_theta_array(theta, weight.shape[0])))
+        thr = np.empty(weight.shape[0], np.int16 if narrow else np.int32)
+        th_list.append(_k.int_thresholds(_theta_array(theta, weight.shape[0]), thr))
     res = Early(np.empty(batch, np.int64), np.empty(batch, np.int64))
     if batch:
         _launch(_k.EARLY_EXIT, _threads_for(batch), batch, t_np, w_list, th_list, int(T),
