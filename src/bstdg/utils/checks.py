@@ -8,6 +8,7 @@ never trains to a chance-level "finished" result on an impossible setting.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -165,8 +166,37 @@ def _check_delay(cfg: DictConfig, T: int | None) -> None:
         )
 
 
+def _check_group_keys(cfg: DictConfig, group: str) -> None:
+    """Every key of a swappable group (``loss``, ``encoder``) must be a setting of its class.
+    An experiment's setting for the group's default (``loss.gamma`` of rel_target_mse)
+    survives a command-line switch of the group (``loss=ce_neg_time``); without this check
+    the run fails inside Hydra with "unexpected keyword argument"."""
+    import hydra
+
+    node = _get(cfg, group)
+    if not isinstance(node, dict) or "_target_" not in node:
+        return
+    try:
+        params = inspect.signature(hydra.utils.get_object(str(node["_target_"]))).parameters
+    except Exception:  # an unknown target is reported by the instantiation itself
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [name for name in params if name != "self"]
+    for key in node:
+        if not str(key).startswith("_") and key not in params:
+            raise ConfigValueError(
+                f"{group}.{key} is not a setting of {group} {node['_target_']} (its settings: "
+                f"{', '.join(valid) or 'none'}). It usually comes from an experiment written "
+                f"for another {group}: drop it with ~{group}.{key} (e.g. experiment=mnist_bstdg "
+                f"loss=ce_neg_time ~loss.gamma)."
+            )
+
+
 def check_run_config(cfg: DictConfig) -> None:
     """All start-up checks of a train or eval config; raises :class:`ConfigValueError`."""
+    for group in ("loss", "encoder"):
+        _check_group_keys(cfg, group)
     _check_seed(cfg)
     _check_max_epochs(cfg)
     T = _check_T(cfg)

@@ -468,6 +468,22 @@ def test_unclear_values_get_clear_messages(make_cfg, tmp_path: Path, override: s
     assert _metrics(tmp_path)["status"] == "failed"
 
 
+@pytest.mark.parametrize(
+    "overrides,message",
+    [(["experiment=mnist_bstdg", "logger=none", "loss=ce_neg_time"],
+      "loss.gamma is not a setting of loss bstdg.snn.NegTimeCrossEntropy (its settings: "
+      "temperature). It usually comes from an experiment written for another loss: drop it "
+      "with ~loss.gamma"),
+     ([*SYNTHETIC, "+encoder.width=3"],
+      "encoder.width is not a setting of encoder bstdg.encoding.LatencyEncoder")],
+)
+def test_a_setting_of_another_group_choice_is_named(make_cfg, tmp_path: Path,
+                                                     overrides: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_entry_point("bstdg-train", train, make_cfg(*overrides))
+    assert str(exc.value.code).startswith(f"bstdg-train: error: {message}")
+
+
 def test_wandb_log_model_offline_does_not_crash(tmp_path: Path) -> None:
     cfg = OmegaConf.create({"wandb": {
         "_target_": "pytorch_lightning.loggers.wandb.WandbLogger", "save_dir": str(tmp_path),
