@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from torchmetrics import MaxMetric
 from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
 from bstdg.lit.optim_state import zero_optimizer_state_
+from bstdg.snn.homeostasis import homeostatic_threshold_step_
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 from bstdg.snn.spike_stats import spike_statistics, statistic_names
@@ -62,6 +64,9 @@ class SpikingClassifier(pl.LightningModule):
     samples, at the end of each epoch: ``dead_neuron_revival="incoming"`` re-draws their
     incoming weights only (S4NN/SSTDP); ``"full"`` also resets their thresholds, zeroes their
     outgoing latent weights and clears the optimiser state of every entry it touched.
+    ``threshold_homeostasis`` > 0 moves every hidden threshold after each optimiser step
+    towards the firing rate ``homeostasis_target``
+    (:func:`~bstdg.snn.homeostasis.homeostatic_threshold_step_`).
     A scheduler partial without ``T_max`` (e.g. CosineAnnealingLR) gets the run's length
     in steps or epochs (``scheduler_interval``).
 
@@ -87,6 +92,8 @@ class SpikingClassifier(pl.LightningModule):
         dead_neuron_revival: str = "incoming",
         run_config: Mapping[str, Any] | None = None,
         stop_on_silence: bool = True,
+        threshold_homeostasis: float = 0.0,
+        homeostasis_target: float = 0.1,
     ) -> None:
         super().__init__()
         run_config = _plain(run_config)  # stored as plain values (weights_only loading)
@@ -132,6 +139,23 @@ class SpikingClassifier(pl.LightningModule):
             raise ValueError(f"unknown dead_neuron_revival {dead_neuron_revival!r}; "
                              f"valid: {', '.join(REVIVAL_MODES)}")
         self.dead_neuron_revival = dead_neuron_revival
+        if not (math.isfinite(threshold_homeostasis) and threshold_homeostasis >= 0):
+            raise ValueError(f"threshold_homeostasis must be a finite rate >= 0 (0 = off), got "
+                             f"{threshold_homeostasis}")
+        if not 0.0 < homeostasis_target < 1.0:
+            raise ValueError(f"homeostasis_target must be a firing rate in (0, 1), got "
+                             f"{homeostasis_target}")
+        fixed = [layer.threshold_mode for layer in self.net.layers[:-1]
+                 if layer.threshold_mode in ("fixed", "bs4nn_fact")]
+        if threshold_homeostasis > 0 and fixed:
+            raise ValueError(
+                f"threshold_homeostasis moves trained thresholds, but the hidden layers have "
+                f"threshold_mode {fixed[0]!r}: use model.net.threshold_mode=per_neuron (or "
+                f"per_layer), or model.threshold_homeostasis=0"
+            )
+        self.threshold_homeostasis = float(threshold_homeostasis)
+        self.homeostasis_target = float(homeostasis_target)
+        self._hidden_fired: list[torch.Tensor] = []  # this training batch's, for homeostasis
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
         self.stop_on_silence = bool(stop_on_silence)
@@ -188,8 +212,11 @@ class SpikingClassifier(pl.LightningModule):
         values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
         values["loss"] = loss.detach()
         self.stage_metrics(stage).update(values, y.shape[0])
-        for counter, times in zip(self.fire_counts(stage), out.hidden_times, strict=True):
-            counter.update(times.detach() < self.T)
+        fired = [times.detach() < self.T for times in out.hidden_times]
+        for counter, hidden in zip(self.fire_counts(stage), fired, strict=True):
+            counter.update(hidden)
+        if stage == "train" and self.threshold_homeostasis > 0:
+            self._hidden_fired = fired
         if stage == "train":
             # per-step values for the progress bar and step curves, every log_every_n_steps
             # (a self.log call costs about as much as the network's forward); the epoch
@@ -228,7 +255,12 @@ class SpikingClassifier(pl.LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # after the optimiser step, whose weight gradients are still in .grad (Lightning zeroes
-        # them before the next backward): BS4NN's fact rule reads them, then the constraints
+        # them before the next backward): homeostasis moves the hidden thresholds, BS4NN's fact
+        # rule reads the gradients, then the constraints (threshold clamp, latent clip)
+        for layer, fired in zip(self.net.layers, self._hidden_fired, strict=False):
+            homeostatic_threshold_step_(layer.threshold, fired, self.homeostasis_target,
+                                        self.threshold_homeostasis)
+        self._hidden_fired = []
         self.net.after_optimizer_step_()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:

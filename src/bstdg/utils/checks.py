@@ -38,6 +38,8 @@ RANGES: dict[str, str] = {
     "model.net.rule.backprop_lookahead": "a finite number >= 0 (0 = off)",
     "model.optimizer.lr": "a finite learning rate > 0",
     "model.optimizer.weight_decay": "a finite number >= 0",
+    "model.threshold_homeostasis": "a finite rate >= 0 (0 = off)",
+    "model.homeostasis_target": "a firing rate in (0, 1) (e.g. 0.1)",
     "loss.gamma": "a finite target gap in steps (e.g. 3.0)",
     "loss.temperature": "a finite number > 0",
 }

@@ -1,4 +1,4 @@
-"""Dead/saturated hidden-neuron fractions and dead-neuron revival."""
+"""Dead/saturated hidden-neuron fractions, dead-neuron revival and homeostatic thresholds."""
 
 from __future__ import annotations
 
@@ -83,3 +83,41 @@ def test_training_run_revives_and_logs_hidden_health(make_cfg, tmp_path: Path) -
 def test_unknown_revival_mode_is_refused(make_cfg) -> None:
     with pytest.raises(Exception, match="dead_neuron_revival"):
         train(make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.dead_neuron_revival=all"))
+
+
+def _hidden_threshold(run_dir: Path) -> tuple[torch.Tensor, int]:
+    """The hidden thresholds of the last checkpoint and its optimiser step count."""
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu",
+                      weights_only=True)
+    return ckpt["state_dict"]["net.layers.0.threshold"], int(ckpt["global_step"])
+
+
+@pytest.mark.parametrize("target,direction", [(0.99, -1), (0.01, 1), (None, 0)])
+def test_homeostasis_moves_hidden_thresholds_towards_the_target_rate(
+    make_cfg, tmp_path: Path, target: float | None, direction: int
+) -> None:
+    """With a vanishing learning rate only homeostasis moves the thresholds: on average down
+    towards a target rate of 0.99 (a neuron firing on every sample still rises, by at most
+    rate * 0.01 per step), up towards 0.01, not at all when it is off."""
+    rate = 0.0 if target is None else 0.5
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.optimizer.lr=1e-12",
+                   f"model.threshold_homeostasis={rate}",
+                   f"model.homeostasis_target={target or 0.1}")
+    theta0 = float(cfg.model.net.threshold_init[0])
+    run_task(train, cfg)
+    theta, steps = _hidden_threshold(tmp_path)
+    change = theta - theta0
+    if direction == 0:
+        assert torch.allclose(change, torch.zeros_like(change), atol=1e-6)
+        return
+    assert steps > 0 and float(change.mean()) * direction > 0.05, change
+    against = rate * 0.01 * steps  # the most a step can move a neuron against the target
+    assert (change * direction >= -against - 1e-5).all(), change
+
+
+@pytest.mark.parametrize("mode", ["fixed", "bs4nn_fact"])
+def test_homeostasis_needs_trained_thresholds(make_cfg, mode: str) -> None:
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.threshold_homeostasis=0.1",
+                   f"model.net.threshold_mode={mode}")
+    with pytest.raises(Exception, match=f"threshold_mode '{mode}'"):
+        train(cfg)
