@@ -16,7 +16,7 @@ from torchmetrics import MaxMetric
 from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
 from bstdg.lit.optim_state import zero_optimizer_state_
-from bstdg.snn.homeostasis import homeostatic_threshold_step_
+from bstdg.snn.homeostasis import homeostatic_rate_step_
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 from bstdg.snn.spike_stats import spike_statistics, statistic_names
@@ -151,7 +151,7 @@ class SpikingClassifier(pl.LightningModule):
             raise ValueError(
                 f"threshold_homeostasis moves trained thresholds, but the hidden layers have "
                 f"threshold_mode {fixed[0]!r}: use model.net.threshold_mode=per_neuron (or "
-                f"per_layer), or model.threshold_homeostasis=0"
+                f"per_layer), or model.threshold_homeostasis=0.0"
             )
         self.threshold_homeostasis = float(threshold_homeostasis)
         self.homeostasis_target = float(homeostasis_target)
@@ -257,9 +257,15 @@ class SpikingClassifier(pl.LightningModule):
         # after the optimiser step, whose weight gradients are still in .grad (Lightning zeroes
         # them before the next backward): homeostasis moves the hidden thresholds, BS4NN's fact
         # rule reads the gradients, then the constraints (threshold clamp, latent clip)
+        strategy = self.trainer.strategy
         for layer, fired in zip(self.net.layers, self._hidden_fired, strict=False):
-            homeostatic_threshold_step_(layer.threshold, fired, self.homeostasis_target,
-                                        self.threshold_homeostasis)
+            # the batch's rates over every DDP rank (identity on one device): every replica
+            # must take the same step, as DDP syncs gradients, never parameters
+            counts = strategy.reduce(fired.sum(0, dtype=torch.float32), reduce_op="sum")
+            n = strategy.reduce(counts.new_tensor(float(fired.shape[0])), reduce_op="sum")
+            if float(n) > 0:
+                homeostatic_rate_step_(layer.threshold, counts / n, self.homeostasis_target,
+                                       self.threshold_homeostasis)
         self._hidden_fired = []
         self.net.after_optimizer_step_()
 
@@ -351,6 +357,13 @@ class SpikingClassifier(pl.LightningModule):
             raise ValueError(
                 "threshold_mode bs4nn_fact updates fact after every optimiser step from that "
                 "step's gradients: set trainer.accumulate_grad_batches=1"
+            )
+        if (self.threshold_homeostasis > 0 and trainer is not None
+                and trainer.accumulate_grad_batches != 1):
+            raise ValueError(
+                "model.threshold_homeostasis moves the hidden thresholds after every training "
+                "batch, i.e. between the micro-batches of an accumulated step: set "
+                "trainer.accumulate_grad_batches=1 (or model.threshold_homeostasis=0)"
             )
         interval = self.scheduler_interval
         optimizer, scheduler = self.optimizer_and_scheduler(lambda: self._run_length(interval))

@@ -11,21 +11,25 @@ import torch
 
 
 @torch.no_grad()
-def homeostatic_threshold_step_(
-    theta: torch.Tensor, fired: torch.Tensor, target_rate: float, rate: float
+def homeostatic_rate_step_(
+    theta: torch.Tensor, rates: torch.Tensor, target_rate: float, rate: float
 ) -> None:
-    """In place, after an optimiser step:
-
-        theta_j += rate * (r_j - target_rate),   r_j = mean_b [t_bj < T],
-
-    the share of the batch's samples on which neuron j fired (``fired`` (B, N) bool). A
-    per-layer threshold (shape (1,)) follows the layer's mean rate. A silent neuron's
-    threshold falls by ``rate * target_rate`` per step, a saturated one's rises by
-    ``rate * (1 - target_rate)``.
-    """
-    if fired.shape[0] == 0:
-        return
-    r = fired.float().mean(dim=0)
+    """In place: theta_j += rate * (r_j - target_rate) for the firing rates r (N,) (the share
+    of samples on which neuron j fired). A per-layer threshold (shape (1,)) follows their
+    mean. A silent neuron's threshold falls by ``rate * target_rate`` per step, a saturated
+    one's rises by ``rate * (1 - target_rate)``."""
+    r = rates.to(theta.dtype)
     if theta.numel() == 1:
         r = r.mean().reshape(theta.shape)
     theta.add_(rate * (r - target_rate))
+
+
+@torch.no_grad()
+def homeostatic_threshold_step_(
+    theta: torch.Tensor, fired: torch.Tensor, target_rate: float, rate: float
+) -> None:
+    """:func:`homeostatic_rate_step_` with r_j = mean_b [t_bj < T] of one batch (``fired``
+    (B, N) bool); an empty batch changes nothing."""
+    if fired.shape[0] == 0:
+        return
+    homeostatic_rate_step_(theta, fired.float().mean(dim=0), target_rate, rate)

@@ -190,8 +190,8 @@ def _check_group_keys(cfg: DictConfig, group: str) -> None:
             raise ConfigValueError(
                 f"{group}.{key} is not a setting of {group} {node['_target_']} (its settings: "
                 f"{', '.join(valid) or 'none'}). It usually comes from an experiment written "
-                f"for another {group}: drop it with ~{group}.{key} (e.g. experiment=mnist_bstdg "
-                f"loss=ce_neg_time ~loss.gamma)."
+                f"for another {group}: drop it with '~{group}.{key}' (quoted: zsh expands a "
+                f"bare ~), e.g. experiment=mnist_bstdg loss=ce_neg_time '~loss.gamma'."
             )
 
 

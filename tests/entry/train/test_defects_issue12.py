@@ -473,7 +473,7 @@ def test_unclear_values_get_clear_messages(make_cfg, tmp_path: Path, override: s
     [(["experiment=mnist_bstdg", "logger=none", "loss=ce_neg_time"],
       "loss.gamma is not a setting of loss bstdg.snn.NegTimeCrossEntropy (its settings: "
       "temperature). It usually comes from an experiment written for another loss: drop it "
-      "with ~loss.gamma"),
+      "with '~loss.gamma'"),
      ([*SYNTHETIC, "+encoder.width=3"],
       "encoder.width is not a setting of encoder bstdg.encoding.LatencyEncoder")],
 )

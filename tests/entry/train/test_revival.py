@@ -121,3 +121,10 @@ def test_homeostasis_needs_trained_thresholds(make_cfg, mode: str) -> None:
                    f"model.net.threshold_mode={mode}")
     with pytest.raises(Exception, match=f"threshold_mode '{mode}'"):
         train(cfg)
+
+
+def test_homeostasis_refuses_gradient_accumulation(make_cfg) -> None:
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.threshold_homeostasis=0.1",
+                   "+trainer.accumulate_grad_batches=2")
+    with pytest.raises(Exception, match="accumulate_grad_batches=1"):
+        train(cfg)

@@ -692,8 +692,9 @@ def predict_early_exit_rows(t_in, weights, thresholds, T, delay, fallback, res, 
 
     t_in (B, N_0) integer-valued times; weights: typed list of int8 (N_l-1, N_l) = sign(W)^T;
     thresholds: typed list of (N_l,) ``int_thresholds(theta)``, all int16 or all int32 (the
-    potentials' dtype); fallback one of the FALLBACK_* codes. Writes res.pred and res.step (:class:`Early`; step T if no output fires, then
-    the whole window is simulated for the fallback). res.pred = PRED_OUT_OF_RANGE flags
+    potentials' dtype); fallback one of the FALLBACK_* codes. Writes res.pred and res.step
+    (:class:`Early`; step T if no output fires, then the whole window is simulated for the
+    fallback). res.pred = PRED_OUT_OF_RANGE flags
     times outside [0, T]. Same decisions as the full forward followed by
     ``readout.decide``: the earliest output crossing wins, ties to the larger potential,
     then the lower index.
