@@ -32,7 +32,7 @@ def _inputs(n: int, T: int, seed: int) -> torch.Tensor:
     return t_in
 
 
-@pytest.mark.parametrize("sizes", [(30, 12, 5), (20, 9, 7, 4)])
+@pytest.mark.parametrize("sizes", [(30, 12, 5), (20, 9, 7, 4), (20, 140, 70)])
 @pytest.mark.parametrize("T,delay", [(2, 0), (8, 1), (16, 0), (64, 2)])
 @pytest.mark.parametrize("fallback", ["max_potential", "lowest_index", "none"])
 def test_early_exit_matches_full_forward(sizes, T: int, delay: int, fallback: str) -> None:

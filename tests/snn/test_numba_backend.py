@@ -79,6 +79,21 @@ def test_random_cases_match_reference(binary: bool, T: int, batch: int) -> None:
             _check(t_in, w, theta, g, T, delay)
 
 
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "real"])
+def test_layers_wider_than_one_scan_block_match_reference(binary: bool) -> None:
+    """150 outputs: the crossing scan's blocks (64 neurons) and a partial last block."""
+    gen = torch.Generator().manual_seed(11)
+    T, n_out = 16, 150
+    t_in = torch.randint(0, T + 1, (9, N_IN), generator=gen)
+    w = torch.randn(n_out, N_IN, generator=gen)
+    if binary:
+        w = torch.where(w >= 0, 1.0, -1.0)
+    theta = torch.rand(n_out, generator=gen) * 6.0 - 1.0
+    g = torch.randn(9, n_out, generator=gen)
+    for delay in (0, 1):
+        _check(t_in, w, theta, g, T, delay, rules=("const",))
+
+
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device"))]
 
