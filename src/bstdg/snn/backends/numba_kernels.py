@@ -58,9 +58,6 @@ _COUNTING_SORT_MAX_RATIO = 4
 NARROW_MAX_INPUTS = 2**14
 _FIRED16 = np.int16(2**14)
 _FIRED32 = np.int32(2**30)
-# Neurons per block of the crossing scans: a block is tested with one vectorised max of
-# V - theta and scanned neuron by neuron only when some neuron in it crosses.
-_SCAN_BLOCK = 64
 # The backward visits only the output neurons with g != 0 when fewer than 1 / _SPARSE_RATIO
 # of them are (scattered scalar updates); otherwise it updates whole float32 rows (vectorised).
 _SPARSE_RATIO = 16
@@ -371,37 +368,19 @@ def _add_row_excess(pot, row, thr):  # pragma: no cover - compiled
 
 
 @numba.njit(**_WALK_OPTS)
-def _excess(pot, thr, lo, hi):  # pragma: no cover - compiled
-    """max(0, max_{lo <= j < hi} (pot_j - thr_j)): > 0 iff a neuron in [lo, hi) crosses.
-    A max reduction in the potential's dtype, so the loop vectorises."""
-    m = pot.dtype.type(0)
-    for j in range(lo, hi):
-        d = pot.dtype.type(pot[j] - thr[j])
-        m = d if d > m else m
-    return m
-
-
-@numba.njit(**_WALK_OPTS)
 def _fire_check(pot, thr, step, delay, t_row, v_row):  # pragma: no cover - compiled
     """Fire the neurons with pot > thr (fired ones have thr = ``_fired``): t = step + delay,
-    v_fire = pot. Returns how many fired. Blocks of _SCAN_BLOCK neurons are first tested
-    with a vectorised max (a bin fires a few neurons of hundreds), and only a block that
-    crosses is updated, branch-free (selects)."""
+    v_fire = pot. Returns how many fired. Branch-free (selects), so the loop vectorises."""
     fired = np.int32(0)
     t_fire = t_row.dtype.type(step + delay)
     mark = _fired(thr)
-    n = pot.shape[0]
-    for lo in range(0, n, _SCAN_BLOCK):
-        hi = min(lo + _SCAN_BLOCK, n)
-        if _excess(pot, thr, lo, hi) <= 0:
-            continue
-        for j in range(lo, hi):
-            v = pot[j]
-            c = v > thr[j]
-            t_row[j] = t_fire if c else t_row[j]
-            v_row[j] = np.float32(v) if c else v_row[j]
-            thr[j] = mark if c else thr[j]
-            fired += np.int32(c)
+    for j in range(pot.shape[0]):
+        v = pot[j]
+        c = v > thr[j]
+        t_row[j] = t_fire if c else t_row[j]
+        v_row[j] = np.float32(v) if c else v_row[j]
+        thr[j] = mark if c else thr[j]
+        fired += np.int32(c)
     return fired
 
 
@@ -682,20 +661,15 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
             t_fire = step + delay
             best = -1
             nxt = layer + 1
-            n_pot = pot.shape[0]
-            for lo in range(0, n_pot, _SCAN_BLOCK):  # skip blocks without a crossing
-                hi = min(lo + _SCAN_BLOCK, n_pot)
-                if _excess(pot, th, lo, hi) <= 0:
-                    continue
-                for j in range(lo, hi):
-                    if pot[j] > th[j]:
-                        th[j] = _fired(th)
-                        if layer < out:
-                            queue_ids[nxt][qlen[nxt]] = j
-                            queue_t[nxt][qlen[nxt]] = t_fire
-                            qlen[nxt] += 1
-                        elif best < 0 or pot[j] > pot[best]:
-                            best = j
+            for j in range(pot.shape[0]):
+                if pot[j] > th[j]:
+                    th[j] = _fired(th)
+                    if layer < out:
+                        queue_ids[nxt][qlen[nxt]] = j
+                        queue_t[nxt][qlen[nxt]] = t_fire
+                        qlen[nxt] += 1
+                    elif best < 0 or pot[j] > pot[best]:
+                        best = j
             if best >= 0:
                 return best, t_fire
         # on to the next step with an input anywhere (spikes queue at >= this step, and a
