@@ -16,7 +16,7 @@ from torchmetrics import MaxMetric
 from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
 from bstdg.lit.optim_state import zero_optimizer_state_
-from bstdg.snn.homeostasis import homeostatic_rate_step_
+from bstdg.snn.homeostasis import homeostatic_threshold_step_
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 from bstdg.snn.spike_stats import spike_statistics, statistic_names
@@ -215,9 +215,9 @@ class SpikingClassifier(pl.LightningModule):
         fired = [times.detach() < self.T for times in out.hidden_times]
         for counter, hidden in zip(self.fire_counts(stage), fired, strict=True):
             counter.update(hidden)
-        if stage == "train" and self.threshold_homeostasis > 0:
-            self._hidden_fired = fired
         if stage == "train":
+            if self.threshold_homeostasis > 0:
+                self._hidden_fired = fired  # applied after the optimiser step
             # per-step values for the progress bar and step curves, every log_every_n_steps
             # (a self.log call costs about as much as the network's forward); the epoch
             # means are logged once per epoch by _log_epoch
@@ -263,9 +263,8 @@ class SpikingClassifier(pl.LightningModule):
             # must take the same step, as DDP syncs gradients, never parameters
             counts = strategy.reduce(fired.sum(0, dtype=torch.float32), reduce_op="sum")
             n = strategy.reduce(counts.new_tensor(float(fired.shape[0])), reduce_op="sum")
-            if float(n) > 0:
-                homeostatic_rate_step_(layer.threshold, counts / n, self.homeostasis_target,
-                                       self.threshold_homeostasis)
+            homeostatic_threshold_step_(layer.threshold, counts, float(n),
+                                        self.homeostasis_target, self.threshold_homeostasis)
         self._hidden_fired = []
         self.net.after_optimizer_step_()
 

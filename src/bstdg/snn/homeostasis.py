@@ -11,25 +11,22 @@ import torch
 
 
 @torch.no_grad()
-def homeostatic_rate_step_(
-    theta: torch.Tensor, rates: torch.Tensor, target_rate: float, rate: float
+def homeostatic_threshold_step_(
+    theta: torch.Tensor, fired_counts: torch.Tensor, n_samples: float, target_rate: float,
+    rate: float,
 ) -> None:
-    """In place: theta_j += rate * (r_j - target_rate) for the firing rates r (N,) (the share
-    of samples on which neuron j fired). A per-layer threshold (shape (1,)) follows their
-    mean. A silent neuron's threshold falls by ``rate * target_rate`` per step, a saturated
-    one's rises by ``rate * (1 - target_rate)``."""
-    r = rates.to(theta.dtype)
+    """In place, after an optimiser step:
+
+        theta_j += rate * (r_j - target_rate),   r_j = fired_counts_j / n_samples,
+
+    the share of the step's samples on which neuron j fired (counts summed over DDP ranks
+    by the caller). A per-layer threshold (shape (1,)) follows the layer's mean rate. A
+    silent neuron's threshold falls by ``rate * target_rate`` per step, a saturated one's
+    rises by ``rate * (1 - target_rate)``. No samples (n_samples = 0): no change.
+    """
+    if n_samples <= 0:
+        return
+    r = (fired_counts / n_samples).to(theta.dtype)
     if theta.numel() == 1:
         r = r.mean().reshape(theta.shape)
     theta.add_(rate * (r - target_rate))
-
-
-@torch.no_grad()
-def homeostatic_threshold_step_(
-    theta: torch.Tensor, fired: torch.Tensor, target_rate: float, rate: float
-) -> None:
-    """:func:`homeostatic_rate_step_` with r_j = mean_b [t_bj < T] of one batch (``fired``
-    (B, N) bool); an empty batch changes nothing."""
-    if fired.shape[0] == 0:
-        return
-    homeostatic_rate_step_(theta, fired.float().mean(dim=0), target_rate, rate)
