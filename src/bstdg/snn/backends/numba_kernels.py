@@ -250,14 +250,21 @@ def int_thresholds(theta, thr):
     return thr
 
 
+@numba.njit(cache=True)
+def narrow_potentials(n_inputs):  # pragma: no cover - compiled
+    """Whether the +-1 potentials of a layer with n_inputs inputs fit int16 (the forward's
+    and the early exit's rule)."""
+    return n_inputs < NARROW_MAX_INPUTS
+
+
 def _narrow(w_t):  # pragma: no cover - typed by the overload below
-    """Whether the layer's potentials fit int16: +-1 weights with < NARROW_MAX_INPUTS rows."""
+    """``narrow_potentials`` of +-1 weights w_t (N_in, N_out); False for real weights."""
 
 
 @overload(_narrow, jit_options={"cache": True})
 def _narrow_impl(w_t):
     if isinstance(w_t.dtype, types.Integer):
-        return lambda w_t: w_t.shape[0] < NARROW_MAX_INPUTS
+        return lambda w_t: narrow_potentials(w_t.shape[0])
     return lambda w_t: False
 
 

@@ -329,7 +329,7 @@ def predict_early_exit_numba(
     batch = t_in.shape[0]
     t_np = _times_view(t_in)
     w_list, th_list = List(), List()
-    narrow = max(weight.shape[1] for weight in weights) < _k.NARROW_MAX_INPUTS
+    narrow = all(_k.narrow_potentials(weight.shape[1]) for weight in weights)
     for weight, theta in zip(weights, thresholds, strict=True):
         w_list.append(_sign_rows(_rows_of_transpose(weight), batch))
         thr = np.empty(weight.shape[0], np.int16 if narrow else np.int32)
