@@ -41,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"measure subsets (fast models {QUICK['samples']} train samples, "
                         f"clock-driven/BPTT {QUICK['slow_samples']}) and extrapolate to the "
                         f"{EPOCH_SAMPLES}-sample epoch")
-    p.add_argument("--repeats", type=int, default=3, help="timed repeats (default 3)")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="timed repeats, interleaved across the models (default 5)")
+    p.add_argument("--min-seconds", type=float, default=0.5,
+                   help="each timing repeats whole passes until this many seconds have "
+                        "elapsed (default 0.5)")
     p.add_argument("--batch-size", type=int, default=64, help="training batch (default 64)")
     p.add_argument("--data-dir", default=None,
                    help="dataset root holding MNIST/raw (default $BSTDG_DATA_DIR)")
@@ -135,11 +139,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bstdg.bench.report import (
         headline_ratios,
         memory_ratio,
+        per_repeat_ratios,
         step_growth_ratios,
         target_status,
     )
-    from bstdg.bench.timing import measure, set_threads
+    from bstdg.bench.timing import Setting, measure, set_threads
     from bstdg.snn import resolve_backend
+    from bstdg.utils.run_info import cpu_model, cpu_simd
 
     started = time.perf_counter()
     load_start = os.getloadavg()
@@ -160,17 +166,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     rows: list[tuple[str, int | None, dict[str, Any]]] = []
 
-    def bench(model: str, T: int | None, slow: bool) -> None:
+    # (model, T, slow): the slow baselines time fewer samples
+    plan = [] if args.only_lightning else [
+        ("ann", None, False),
+        *((m, T, m != "bstdg") for T in args.T for m in ("bstdg", "clock_driven")),
+        *(("bptt", T, True) for T in args.bptt_T),
+    ]
+    settings = {}
+    for model, T, slow in plan:
         n_train = sizes["slow_samples"] if slow else sizes["samples"]
         n_infer = sizes["slow_samples"] if slow else sizes["infer_samples"]
-        t0 = time.perf_counter()
-        runner = make_runner(model, x[:max(n_train, n_infer, 2 * args.batch_size)],
-                             y[:max(n_train, n_infer, 2 * args.batch_size)], T or 2, device)
-        entry = measure(runner, n_train, n_infer, args.repeats, args.batch_size,
-                        min(args.infer_batch, 256) if slow else args.infer_batch,
-                        EPOCH_SAMPLES, device)
+        n_data = max(n_train, n_infer, 2 * args.batch_size)
+        settings[model, T] = Setting(
+            make_runner(model, x[:n_data], y[:n_data], T or 2, device), n_train, n_infer,
+            min(args.infer_batch, 256) if slow else args.infer_batch)
+    if settings:
+        _log(f"timing {len(settings)} settings, {args.repeats} interleaved repeats, each "
+             f"timing >= {args.min_seconds:g} s")
+    measured = measure(settings, args.repeats, args.batch_size, EPOCH_SAMPLES, device,
+                       min_seconds=args.min_seconds)
+    for (model, T), entry in measured.items():
         entry["T"] = T
-        entry["wall_s"] = time.perf_counter() - t0
         if T is None:
             results[model] = entry
         else:
@@ -178,16 +194,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows.append((model, T, entry))
         _log(f"  {model:<13} T={T if T is not None else '-':<4} train "
              f"{entry['train']['samples_per_s']['median']:,.0f}/s  infer "
-             f"{entry['infer']['samples_per_s']['median']:,.0f}/s  ({entry['wall_s']:.1f} s)")
-        del runner
-
-    if not args.only_lightning:
-        bench("ann", None, slow=False)
-        for T in args.T:
-            bench("bstdg", T, slow=False)
-            bench("clock_driven", T, slow=True)
-        for T in args.bptt_T:
-            bench("bptt", T, slow=True)
+             f"{entry['infer']['samples_per_s']['median']:,.0f}/s")
+    del settings
     loop = _lightning_section(args, x, y) if args.lightning or args.only_lightning else None
 
     memory: dict[str, Any] = {}
@@ -211,7 +219,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "data": source,
         "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                        else platform.processor() or platform.machine()),
+                        else cpu_model()),
+        "cpu_simd": cpu_simd(),
         "threads": torch.get_num_threads(),
         "numba_threads": numba_threads,
         **_numba_layer(),
@@ -219,7 +228,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "versions": _versions(),
         **ratios,
         "targets": target_status(ratios),
+        "per_repeat_ratios": per_repeat_ratios(results),
         "repeats": args.repeats,
+        "min_seconds_per_timing": args.min_seconds,
         "batch_size": args.batch_size,
         "epoch_samples": EPOCH_SAMPLES,
         "samples_measured": {"fast_models_train": sizes["samples"],

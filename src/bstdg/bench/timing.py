@@ -1,9 +1,12 @@
-"""Wall-clock measurement: warm-up excluded, >= 1 timed repeats, median and range."""
+"""Wall-clock measurement: warm-up excluded, repeats interleaved across settings, median and
+range."""
 
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,50 +56,86 @@ def _run(fn: Any, n: int, batch: int, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+def _rate(fn: Any, n: int, batch: int, device: torch.device, min_seconds: float) -> float:
+    """Samples/s of whole passes of ``fn`` over n samples, repeated until ``min_seconds`` have
+    elapsed (at least one pass): a timing of a few milliseconds is mostly scheduler noise."""
+    samples, seconds = 0, 0.0
+    while samples == 0 or seconds < min_seconds:
+        seconds += _run(fn, n, batch, device)
+        samples += n
+    return samples / seconds
+
+
 def train_count(n: int, batch: int) -> int:
     """Samples per timed training pass: n (the last batch may be partial), >= one batch."""
     return max(batch, n)
 
 
-def _time_inference(fn: Any, n_infer: int, infer_batch: int, repeats: int,
-                    device: torch.device) -> dict[str, Any]:
-    """Samples/s of ``repeats`` passes of ``fn`` over n_infer samples, after one untimed batch."""
-    _run(fn, min(n_infer, infer_batch), infer_batch, device)
-    seconds = [_run(fn, n_infer, infer_batch, device) for _ in range(repeats)]
-    return {
-        "samples_measured": n_infer,
-        "batch_size": infer_batch,
-        "samples_per_s": summarize([n_infer / s for s in seconds]),
-    }
+@dataclass
+class Setting:
+    """One thing to time: a runner, its training and inference sample counts, its
+    inference batch."""
+
+    runner: Runner
+    n_train: int
+    n_infer: int
+    infer_batch: int
 
 
-def measure(runner: Runner, n_train: int, n_infer: int, repeats: int, batch: int,
-            infer_batch: int, epoch_samples: int, device: torch.device,
-            warmup_batches: int = 2) -> dict[str, Any]:
-    """Time ``repeats`` training passes over n_train samples and inference over n_infer
-    (also with early exit where the runner has it, under ``infer_early_exit``).
+def _inference_kinds(runner: Runner) -> dict[str, Any]:
+    kinds = {"infer": runner.infer_batch}
+    if runner.infer_early_exit_batch is not None:
+        kinds["infer_early_exit"] = runner.infer_early_exit_batch
+    return kinds
 
-    The warm-up (a few training batches, one inference batch: numba compilation / cache
-    load, allocator and thread-pool start-up) is not timed. Epoch time is the per-sample
-    time times ``epoch_samples`` (extrapolated when fewer samples were measured).
+
+def measure(settings: dict[Hashable, Setting], repeats: int, batch: int, epoch_samples: int,
+            device: torch.device, min_seconds: float = 0.0,
+            warmup_batches: int = 2) -> dict[Hashable, dict[str, Any]]:
+    """Time training and inference (and early exit where a runner has it) of every setting,
+    ``repeats`` times, **interleaved**: repeat r times each setting in turn, so that a change
+    in the machine's load between repeats hits every setting alike, and the ratio of two
+    settings can be formed per repeat (:func:`bstdg.bench.report.paired_ratio`).
+
+    The warm-up (a few training batches, one inference batch per setting: numba compilation
+    or cache load, allocator and thread-pool start-up) is not timed. Each timing runs whole
+    passes until ``min_seconds`` have elapsed. Epoch time is the per-sample time times
+    ``epoch_samples`` (extrapolated when fewer samples were measured).
     """
-    n_train = train_count(n_train, batch)
-    n_infer = max(1, n_infer)
-    _run(runner.train_batch, warmup_batches * batch, batch, device)
-    train_s = [_run(runner.train_batch, n_train, batch, device) for _ in range(repeats)]
-    entry = {
+    rates: dict[Hashable, dict[str, list[float]]] = {}
+    for key, st in settings.items():
+        st.n_train, st.n_infer = train_count(st.n_train, batch), max(1, st.n_infer)
+        _run(st.runner.train_batch, warmup_batches * batch, batch, device)
+        for fn in _inference_kinds(st.runner).values():
+            _run(fn, min(st.n_infer, st.infer_batch), st.infer_batch, device)
+        rates[key] = {kind: [] for kind in ("train", *_inference_kinds(st.runner))}
+    for _ in range(repeats):
+        for key, st in settings.items():
+            rates[key]["train"].append(
+                _rate(st.runner.train_batch, st.n_train, batch, device, min_seconds))
+        for key, st in settings.items():
+            for kind, fn in _inference_kinds(st.runner).items():
+                rates[key][kind].append(_rate(fn, st.n_infer, st.infer_batch, device,
+                                              min_seconds))
+    return {key: _entry(st, rates[key], repeats, batch, epoch_samples)
+            for key, st in settings.items()}
+
+
+def _entry(st: Setting, rates: dict[str, list[float]], repeats: int, batch: int,
+           epoch_samples: int) -> dict[str, Any]:
+    train = rates.pop("train")
+    entry: dict[str, Any] = {
         "train": {
-            "samples_measured": n_train,
+            "samples_measured": st.n_train,
             "epoch_samples": epoch_samples,
-            "extrapolated": n_train != epoch_samples,
+            "extrapolated": st.n_train != epoch_samples,
             "batch_size": batch,
-            "epoch_s": summarize([s / n_train * epoch_samples for s in train_s]),
-            "samples_per_s": summarize([n_train / s for s in train_s]),
+            "epoch_s": summarize([epoch_samples / r for r in train]),
+            "samples_per_s": summarize(train),
         },
-        "infer": _time_inference(runner.infer_batch, n_infer, infer_batch, repeats, device),
         "repeats": repeats,
     }
-    if runner.infer_early_exit_batch is not None:
-        entry["infer_early_exit"] = _time_inference(runner.infer_early_exit_batch, n_infer,
-                                                    infer_batch, repeats, device)
+    for kind, values in rates.items():
+        entry[kind] = {"samples_measured": st.n_infer, "batch_size": st.infer_batch,
+                       "samples_per_s": summarize(values)}
     return entry

@@ -52,6 +52,23 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+SIMD_FLAGS = ("avx512bw", "avx512f", "avx2", "avx", "sse4_2", "neon", "asimd")
+
+
+def cpu_simd() -> str:
+    """The widest SIMD extension in the CPU's flags (/proc/cpuinfo; "unknown" elsewhere):
+    event-driven int16 kernels and a float matrix product gain differently from it, so
+    speed ratios of one machine class do not carry over to another."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return "unknown"
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        if line.startswith(("flags", "Features")):
+            flags = set(line.split(":", 1)[1].split())
+            return next((f for f in SIMD_FLAGS if f in flags), "none")
+    return "unknown"
+
+
 def load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages, or None where the OS has none."""
     try:

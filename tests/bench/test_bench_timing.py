@@ -1,0 +1,88 @@
+"""The benchmark's timing protocol: interleaved repeats, minimum timing length, ratios formed
+per repeat. Fake runners record calls; nothing here asserts a speed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+
+from bstdg.bench.report import headline_ratios, per_repeat_ratios
+from bstdg.bench.timing import Setting, measure
+
+CPU = torch.device("cpu")
+
+
+@dataclass
+class FakeRunner:
+    name: str
+    log: list[str]
+    sleep_s: float = 0.0
+    early_exit: bool = False
+    passes: dict[str, int] = field(default_factory=dict)
+
+    def _call(self, kind: str, lo: int) -> None:
+        if lo == 0:
+            self.passes[kind] = self.passes.get(kind, 0) + 1
+            self.log.append(f"{self.name}.{kind}")
+        time.sleep(self.sleep_s)
+
+    def train_batch(self, lo: int, hi: int) -> None:
+        self._call("train", lo)
+
+    def infer_batch(self, lo: int, hi: int) -> None:
+        self._call("infer", lo)
+
+    @property
+    def infer_early_exit_batch(self):
+        return (lambda lo, hi: self._call("early", lo)) if self.early_exit else None
+
+
+def test_repeats_are_interleaved_across_settings() -> None:
+    log: list[str] = []
+    settings = {name: Setting(FakeRunner(name, log, early_exit=name == "b"), 8, 8, 8)
+                for name in ("a", "b")}
+    out = measure(settings, repeats=2, batch=8, epoch_samples=80, device=CPU,
+                  warmup_batches=1)
+    timed = log[5:]  # warm-up: a.train, a.infer, b.train, b.infer, b.early
+    one_repeat = ["a.train", "b.train", "a.infer", "b.infer", "b.early"]
+    assert timed == one_repeat * 2
+    assert len(out["b"]["infer_early_exit"]["samples_per_s"]["values"]) == 2
+    assert "infer_early_exit" not in out["a"]
+    assert out["a"]["train"]["extrapolated"] and out["a"]["train"]["samples_measured"] == 8
+
+
+def test_each_timing_runs_whole_passes_for_at_least_min_seconds() -> None:
+    runner = FakeRunner("a", [], sleep_s=0.002)
+    measure({"a": Setting(runner, 4, 4, 4)}, repeats=1, batch=4, epoch_samples=4, device=CPU,
+            min_seconds=0.02, warmup_batches=1)
+    # one warm-up pass each, then >= 0.02 s of 2 ms passes
+    assert runner.passes["train"] >= 1 + 5 and runner.passes["infer"] >= 1 + 5
+    quick = FakeRunner("b", [])
+    measure({"b": Setting(quick, 4, 4, 4)}, repeats=3, batch=4, epoch_samples=4, device=CPU,
+            min_seconds=0.0, warmup_batches=1)
+    assert quick.passes == {"train": 1 + 3, "infer": 1 + 3}
+
+
+def _entry(epoch_s: list[float]) -> dict:
+    return {"train": {"epoch_s": {"median": sorted(epoch_s)[len(epoch_s) // 2],
+                                  "values": epoch_s}}}
+
+
+def test_ratios_are_formed_per_repeat_then_medianed() -> None:
+    # repeat 3 ran while the machine was busy for BSTDG only: paired, it is one outlier of
+    # three; the ratio of the medians (2.2 / 2 = 1.1) would mix the repeats
+    results = {"ann": _entry([1.0, 2.0, 3.0]), "bstdg": {"64": _entry([1.5, 2.2, 9.0])}}
+    ratios = per_repeat_ratios(results)
+    assert ratios["train_epoch_ratio_vs_ann"] == pytest.approx([1.5, 1.1, 3.0])
+    headline = headline_ratios(results, {})
+    assert headline["train_epoch_ratio_vs_ann"] == pytest.approx(1.5)
+    assert headline["train_speedup_vs_bptt"] is None  # not measured
+
+
+def test_reports_without_per_repeat_values_fall_back_to_medians() -> None:
+    results = {"ann": {"train": {"epoch_s": {"median": 2.0}}},
+               "bstdg": {"64": {"train": {"epoch_s": {"median": 3.0, "values": [3.0, 3.0]}}}}}
+    assert per_repeat_ratios(results)["train_epoch_ratio_vs_ann"] == [1.5]
