@@ -199,11 +199,11 @@ class ResumableModelCheckpoint(ModelCheckpoint):
     """ModelCheckpoint that saves the model it validated, keeps ``last.ckpt`` at the last
     epoch, and keeps the best score when a run resumes into a new run dir.
 
-    * Saved at the end of validation by default (``save_on_train_epoch_end=False``). Lightning
-      would otherwise save at the end of the training epoch, after the module's
-      ``on_train_epoch_end``, where dead-neuron revival re-draws weights: the "best" checkpoint
-      then held re-drawn neurons the validation never saw (SSTDP at 100 epochs: validation
-      0.963, the same checkpoint 0.934).
+    * Saved at the end of validation whenever the run validates (``save_on_train_epoch_end``
+      unset; without validation batches, at the end of the training epoch). Lightning would
+      save at the end of the training epoch, after the module's ``on_train_epoch_end``, where
+      dead-neuron revival re-draws weights: the "best" checkpoint then held re-drawn neurons
+      the validation never saw (SSTDP at 100 epochs: validation 0.963, that checkpoint 0.934).
     * ``last.ckpt`` is written at every save point. Lightning >= 2.6 writes it only when a
       top-k checkpoint is written, so it stayed at the best epoch.
     * Lightning drops ``best_model_score`` when the checkpoint directory changed (every
@@ -211,9 +211,11 @@ class ResumableModelCheckpoint(ModelCheckpoint):
       the score, path and top-k record of the earlier run are kept.
     """
 
-    def __init__(self, *args: Any, save_on_train_epoch_end: bool | None = False,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, save_on_train_epoch_end=save_on_train_epoch_end, **kwargs)
+    def _should_save_on_train_epoch_end(self, trainer: pl.Trainer) -> bool:
+        if self._save_on_train_epoch_end is not None:
+            return self._save_on_train_epoch_end
+        batches = trainer.num_val_batches
+        return sum(batches) == 0 if isinstance(batches, list) else batches == 0
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)

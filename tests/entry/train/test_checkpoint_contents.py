@@ -67,3 +67,10 @@ def test_last_checkpoint_is_the_last_epoch_when_the_best_is_earlier(make_cfg) ->
     last_epoch, last = _net_state(callback.last_model_path)
     assert last_epoch == 2 and best_epoch < 2, (best_epoch, last_epoch)
     assert all(torch.equal(v, recorder.by_epoch[2][k]) for k, v in last.items())
+
+
+def test_without_validation_checkpoints_are_written_at_the_epoch_end(make_cfg) -> None:
+    trainer, _, _ = _fit(make_cfg, "+trainer.limit_val_batches=0")
+    assert sum(trainer.num_val_batches) == 0
+    last_epoch, _ = _net_state(trainer.checkpoint_callback.last_model_path)
+    assert last_epoch == 2
