@@ -25,7 +25,8 @@ numba's threading layer is chosen in the order OpenMP, TBB, workqueue unless
 NUMBA_THREADING_LAYER says otherwise. Measured here (``bstdg-bench --quick``), workqueue
 hands every launch to a worker thread even on one thread: training 14-19k samples/s against
 25-28k with OpenMP, and 2-thread inference 58-64k against 114-154k. Starting the OpenMP pool
-can reset torch's thread count, so every launch restores it.
+can reset torch's thread count, so every launch restores it. On AVX-512 CPUs the kernels are
+compiled for 512-bit vectors (:mod:`bstdg.snn.backends.numba_target`).
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ from bstdg.snn.backends.base import (
     trim_window,
     untrim,
 )
+from bstdg.snn.backends.numba_target import use_wide_vectors
 from bstdg.snn.rules import KernelSpec
 from bstdg.snn.spikes import SpikeTimes
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+use_wide_vectors()
 
-from bstdg.snn.backends import numba_kernels as _k  # noqa: E402  (after the threading layer)
+# after the threading layer and the compile target are set
+from bstdg.snn.backends import numba_kernels as _k  # noqa: E402
 from bstdg.snn.backends.numba_kernels import (  # noqa: E402
     FALLBACK_CODES,
     PRED_OUT_OF_RANGE,
