@@ -243,6 +243,9 @@ class SpikingNet(nn.Module):
     layer (see :class:`SpikingLinear`). ``fallback_offset`` k makes ``NetOutput.v_end`` the
     output potentials V(T - k), which decide a sample with no output spike (fallback
     ``max_potential``): 1 is the window end, S4NN and BS4NN read V(T - 3).
+    ``hidden_dropout`` p silences each hidden spike with probability p in training mode
+    (t_j := T for the next layer, so a dropped neuron also gets no error); evaluation sees
+    every spike, unscaled (a spike has no amplitude to rescale).
     """
 
     def __init__(
@@ -264,8 +267,13 @@ class SpikingNet(nn.Module):
         fact_lr: float | Sequence[float] = 0.01,
         window_trim: int = 0,
         fallback_offset: int = 1,
+        hidden_dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= hidden_dropout < 1.0:
+            raise ValueError(f"hidden_dropout must be in [0, 1) (the probability of silencing "
+                             f"a hidden spike in training), got {hidden_dropout}")
+        self.hidden_dropout = float(hidden_dropout)
         if not 1 <= fallback_offset <= T:
             raise ValueError(
                 f"fallback_offset must be in [1, T] = [1, {T}] (V(T - k) decides a sample "
@@ -350,6 +358,9 @@ class SpikingNet(nn.Module):
             t_prev = t
             # the input times are checked once, at the first layer
             t, v_fire, v_end = layer(t, checked=k > 0)
+            if self.training and self.hidden_dropout > 0 and k < len(self.layers) - 1:
+                dropped = torch.rand(t.shape, device=t.device) < self.hidden_dropout
+                t = torch.where(dropped, torch.full_like(t, self.T), t)
             times.append(t)
         out = self.layers[-1]
         if self.fallback_offset != 1 + out.spec.window_trim:  # not the last simulated step
