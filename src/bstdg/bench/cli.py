@@ -237,7 +237,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                              "slow_models_train": sizes["slow_samples"],
                              "fast_models_infer": sizes["infer_samples"],
                              "slow_models_infer": sizes["slow_samples"],
-                             "note": "epoch time = measured per-sample time x epoch_samples"},
+                             "note": "samples per timed pass (a timing repeats passes for "
+                                     "at least min_seconds_per_timing); epoch time = "
+                                     "measured per-sample time x epoch_samples"},
         "settings": SETTINGS,
         "results": results,
         "peak_memory": memory,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -95,16 +95,17 @@ def measure(settings: dict[Hashable, Setting], repeats: int, batch: int, epoch_s
     """Time training and inference (and early exit where a runner has it) of every setting,
     ``repeats`` times, **interleaved**: repeat r times each setting in turn, so that a change
     in the machine's load between repeats hits every setting alike, and the ratio of two
-    settings can be formed per repeat (:func:`bstdg.bench.report.paired_ratio`).
+    settings can be formed per repeat (:func:`bstdg.bench.report.per_repeat_ratios`).
 
     The warm-up (a few training batches, one inference batch per setting: numba compilation
     or cache load, allocator and thread-pool start-up) is not timed. Each timing runs whole
     passes until ``min_seconds`` have elapsed. Epoch time is the per-sample time times
     ``epoch_samples`` (extrapolated when fewer samples were measured).
     """
+    settings = {key: replace(st, n_train=train_count(st.n_train, batch),
+                             n_infer=max(1, st.n_infer)) for key, st in settings.items()}
     rates: dict[Hashable, dict[str, list[float]]] = {}
     for key, st in settings.items():
-        st.n_train, st.n_infer = train_count(st.n_train, batch), max(1, st.n_infer)
         _run(st.runner.train_batch, warmup_batches * batch, batch, device)
         for fn in _inference_kinds(st.runner).values():
             _run(fn, min(st.n_infer, st.infer_batch), st.infer_batch, device)

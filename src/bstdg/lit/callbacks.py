@@ -68,10 +68,14 @@ class AveragedWeights(EMAWeightAveraging):
 
 
 class ThroughputMonitor(pl.Callback):
-    """Logs ``time/epoch_s`` and ``time/train_samples_per_s`` for every training epoch."""
+    """Logs ``time/epoch_s`` and ``time/train_samples_per_s`` for every training epoch.
+
+    Nothing is logged for an epoch whose start it did not see: a run resumed from a
+    checkpoint written after validation ends that epoch without starting it again.
+    """
 
     def __init__(self) -> None:
-        self._start = 0.0
+        self._start: float | None = None
         self._samples = 0
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -89,8 +93,11 @@ class ThroughputMonitor(pl.Callback):
         self._samples += int(batch[1].shape[0])
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._start is None or self._samples == 0:
+            return
         _sync(pl_module.device)
         elapsed = time.perf_counter() - self._start
+        self._start = None
         pl_module.log("time/epoch_s", elapsed)
         pl_module.log("time/train_samples_per_s", self._samples / max(elapsed, 1e-9))
 
@@ -204,8 +211,10 @@ class ResumableModelCheckpoint(ModelCheckpoint):
       save at the end of the training epoch, after the module's ``on_train_epoch_end``, where
       dead-neuron revival re-draws weights: the "best" checkpoint then held re-drawn neurons
       the validation never saw (SSTDP at 100 epochs: validation 0.963, that checkpoint 0.934).
-    * ``last.ckpt`` is written at every save point. Lightning >= 2.6 writes it only when a
-      top-k checkpoint is written, so it stayed at the best epoch.
+    * ``last.ckpt`` is written at every save point, and at the end of an epoch that saved
+      nothing (no validation that epoch). Lightning >= 2.6 writes it only when a top-k
+      checkpoint is written, so it stayed at the best epoch. (``save_last="link"`` keeps
+      Lightning's behaviour: a link to the latest top-k checkpoint.)
     * Lightning drops ``best_model_score`` when the checkpoint directory changed (every
       Hydra run has its own), so a resumed run would elect a worse epoch as "best"; here
       the score, path and top-k record of the earlier run are kept.
@@ -215,20 +224,24 @@ class ResumableModelCheckpoint(ModelCheckpoint):
         if self._save_on_train_epoch_end is not None:
             return self._save_on_train_epoch_end
         batches = trainer.num_val_batches
+        if isinstance(batches, list) and not batches:  # validation loader not loaded yet
+            return trainer.limit_val_batches == 0
         return sum(batches) == 0 if isinstance(batches, list) else batches == 0
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
-        self._save_last_if_missed(trainer, at_train_epoch_end=False)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_missed(trainer)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        self._save_last_if_missed(trainer, at_train_epoch_end=True)
+        # also an epoch without validation (check_val_every_n_epoch > 1): nothing was saved
+        # at this step yet, and last.ckpt must still reach the last epoch
+        self._save_last_if_missed(trainer)
 
-    def _save_last_if_missed(self, trainer: pl.Trainer, at_train_epoch_end: bool) -> None:
-        """Write ``last.ckpt`` at this save point if Lightning did not."""
-        if (self.save_last is not True or self._should_skip_saving_checkpoint(trainer)
-                or self._should_save_on_train_epoch_end(trainer) != at_train_epoch_end):
+    def _save_last_if_missed(self, trainer: pl.Trainer) -> None:
+        """Write ``last.ckpt`` now if nothing was saved at this step."""
+        if self.save_last is not True or self._should_skip_saving_checkpoint(trainer):
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 

@@ -244,8 +244,9 @@ class SpikingNet(nn.Module):
     output potentials V(T - k), which decide a sample with no output spike (fallback
     ``max_potential``): 1 is the window end, S4NN and BS4NN read V(T - 3).
     ``hidden_dropout`` p silences each hidden spike with probability p in training mode
-    (t_j := T for the next layer, so a dropped neuron also gets no error); evaluation sees
-    every spike, unscaled (a spike has no amplitude to rescale).
+    (t_j := T for the next layer, so a dropped neuron also gets no error; ``NetOutput.times``
+    keeps the layer's own spikes, which the firing statistics count); evaluation sees every
+    spike, unscaled (a spike has no amplitude to rescale).
     """
 
     def __init__(
@@ -358,10 +359,10 @@ class SpikingNet(nn.Module):
             t_prev = t
             # the input times are checked once, at the first layer
             t, v_fire, v_end = layer(t, checked=k > 0)
+            times.append(t)  # the layer's own spikes: what the statistics count
             if self.training and self.hidden_dropout > 0 and k < len(self.layers) - 1:
                 dropped = torch.rand(t.shape, device=t.device) < self.hidden_dropout
                 t = torch.where(dropped, torch.full_like(t, self.T), t)
-            times.append(t)
         out = self.layers[-1]
         if self.fallback_offset != 1 + out.spec.window_trim:  # not the last simulated step
             v_end = out.potential_at(t_prev.detach(), self.T - self.fallback_offset)

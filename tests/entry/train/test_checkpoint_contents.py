@@ -74,3 +74,11 @@ def test_without_validation_checkpoints_are_written_at_the_epoch_end(make_cfg) -
     assert sum(trainer.num_val_batches) == 0
     last_epoch, _ = _net_state(trainer.checkpoint_callback.last_model_path)
     assert last_epoch == 2
+
+
+def test_last_checkpoint_reaches_an_epoch_without_validation(make_cfg) -> None:
+    # validation after epochs 1 only (of 0, 1, 2): the last epoch saves nothing else
+    trainer, _, _ = _fit(make_cfg, "trainer.check_val_every_n_epoch=2")
+    last_epoch, _ = _net_state(trainer.checkpoint_callback.last_model_path)
+    best_epoch, _ = _net_state(trainer.checkpoint_callback.best_model_path)
+    assert (last_epoch, best_epoch) == (2, 1)

@@ -6,8 +6,10 @@ The event-driven kernels are integer (int8 rows added into int16 potentials) and
 the case where 512-bit registers pay. ``use_wide_vectors()`` gives numba the host's CPU and
 features plus ``-prefer-256-bit`` before the kernels compile (the features are part of the
 key of numba's on-disk cache, so cached 256-bit code is not reused). It changes nothing
-where the CPU has no AVX-512BW, where NUMBA_CPU_NAME or NUMBA_CPU_FEATURES are set, or with
-``BSTDG_NUMBA_VECTOR_WIDTH=256``; numba code compiled earlier in the process keeps its target.
+where the CPU has no AVX-512BW, where numba has AVX switched off (NUMBA_ENABLE_AVX=0, or its
+own guard for old virtual CPUs), where NUMBA_CPU_NAME or NUMBA_CPU_FEATURES are set, or with
+``BSTDG_NUMBA_VECTOR_WIDTH=256``. It sets numba's target for the whole process, before the
+kernels are first compiled; numba code compiled earlier keeps its target.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ def wide_vector_features(host_features: Mapping[str, bool], width: str) -> str |
 def use_wide_vectors() -> bool:
     """Point numba at 512-bit vectors on an AVX-512 host (see the module docstring); True if
     the target was changed."""
-    if numba.config.CPU_NAME or numba.config.CPU_FEATURES:
+    if numba.config.CPU_NAME or numba.config.CPU_FEATURES or not numba.config.ENABLE_AVX:
         return False
     import llvmlite.binding as ll
 
-    features = wide_vector_features(dict(ll.get_host_cpu_features()),
-                                    os.environ.get(WIDTH_ENV, "512"))
+    try:
+        host = dict(ll.get_host_cpu_features())
+    except RuntimeError:  # llvmlite cannot read this host's features
+        return False
+    features = wide_vector_features(host, os.environ.get(WIDTH_ENV, "512"))
     if features is None:
         return False
     numba.config.CPU_NAME = ll.get_host_cpu_name()
