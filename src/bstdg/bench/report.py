@@ -38,16 +38,6 @@ def _div(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
-def epoch_median(results: dict[str, Any], model: str, T: int | None) -> float | None:
-    return _get(results, model, T, "train", "epoch_s", "median")
-
-
-def infer_median(results: dict[str, Any], model: str, T: int | None,
-                 kind: str = "infer") -> float | None:
-    """Median inference samples/s; ``kind`` infer (full window) or infer_early_exit."""
-    return _get(results, model, T, kind, "samples_per_s", "median")
-
-
 def peak_bytes(memory: dict[str, Any], model: str, T: int) -> float | None:
     return _get(memory, model, T, "peak_bytes")
 
@@ -81,18 +71,32 @@ def _series(results: dict[str, Any], model: str, T: int | None, kind: str,
         else None
 
 
+def paired_ratios(results: dict[str, Any], num: tuple[str, int | None, str, str],
+                  den: tuple[str, int | None, str, str]) -> list[float] | None:
+    """num / den in each repeat (both sides from the same repeat), each side a (model, T,
+    kind, figure); the ratio of the medians where the repeat counts differ; None where a side
+    was not measured."""
+    a, b = _series(results, *num), _series(results, *den)
+    if a is None or b is None:
+        return None
+    if len(a) != len(b):
+        a, b = [statistics.median(a)], [statistics.median(b)]
+    ratios = [_div(x, y) for x, y in zip(a, b, strict=True)]
+    return None if any(r is None for r in ratios) else ratios
+
+
+def _paired_median(results: dict[str, Any], num: tuple[str, int | None, str, str],
+                   den: tuple[str, int | None, str, str]) -> float | None:
+    ratios = paired_ratios(results, num, den)
+    return None if ratios is None else statistics.median(ratios)
+
+
 def per_repeat_ratios(results: dict[str, Any]) -> dict[str, list[float]]:
-    """Per headline ratio, its value in each repeat (numerator and denominator from the same
-    repeat); the ratio of the medians where the two sides have different repeat counts."""
+    """Per headline ratio, its value in each repeat (:func:`paired_ratios`)."""
     out = {}
     for key, (num, den) in PAIRED_RATIOS.items():
-        a, b = _series(results, *num), _series(results, *den)
-        if a is None or b is None:
-            continue
-        if len(a) != len(b):
-            a, b = [statistics.median(a)], [statistics.median(b)]
-        ratios = [_div(x, y) for x, y in zip(a, b, strict=True)]
-        if all(r is not None for r in ratios):
+        ratios = paired_ratios(results, num, den)
+        if ratios is not None:
             out[key] = ratios
     return out
 
@@ -180,21 +184,27 @@ def format_report(report: dict[str, Any]) -> str:
     head = (f"{'model':<13}{'T':>5}{'train samp/s':>14}{'epoch s median [min-max]':>30}"
             f"{'infer samp/s':>14}{'train n':>9}  ratios")
     lines += [head, "-" * len(head)]
-    ann_epoch = epoch_median(results, "ann", None)
-    ann_infer = infer_median(results, "ann", None)
+    ann_epoch = ("ann", None, "train", "epoch_s")
+    ann_infer = ("ann", None, "infer", "samples_per_s")
     for model, T, entry in report["rows"]:
         train, infer = entry["train"], entry["infer"]
         ep = train["epoch_s"]
         star = "*" if train["extrapolated"] else ""
         epoch = f"{ep['median']:.2f}{star} [{ep['min']:.2f}-{ep['max']:.2f}]"
+        # ratios as the headline ones: the median of the per-repeat ratios
         if model == "bstdg":
-            early = infer_median(results, "bstdg", T, "infer_early_exit")
-            note = (f"epoch {_ratio(_div(ep['median'], ann_epoch))} ANN, infer "
-                    f"{_ratio(_div(infer['samples_per_s']['median'], ann_infer))} ANN "
-                    f"(early exit {_num(early)}/s, {_ratio(_div(early, ann_infer))})")
+            vs_epoch, vs_infer, vs_early = (
+                _ratio(_paired_median(results, (model, T, kind, figure), ann))
+                for kind, figure, ann in (("train", "epoch_s", ann_epoch),
+                                          ("infer", "samples_per_s", ann_infer),
+                                          ("infer_early_exit", "samples_per_s", ann_infer)))
+            early = _get(results, model, T, "infer_early_exit", "samples_per_s", "median")
+            note = (f"epoch {vs_epoch} ANN, infer {vs_infer} ANN "
+                    f"(early exit {_num(early)}/s, {vs_early})")
         elif model in ("clock_driven", "bptt"):
-            note = (f"BSTDG {_ratio(_div(ep['median'], epoch_median(results, 'bstdg', T)))}"
-                    " faster (train)")
+            faster = _paired_median(results, (model, T, "train", "epoch_s"),
+                                    ("bstdg", T, "train", "epoch_s"))
+            note = f"BSTDG {_ratio(faster)} faster (train)"
         else:
             note = ""
         lines.append(

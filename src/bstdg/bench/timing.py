@@ -124,7 +124,7 @@ def measure(settings: dict[Hashable, Setting], repeats: int, batch: int, epoch_s
 
 def _entry(st: Setting, rates: dict[str, list[float]], repeats: int, batch: int,
            epoch_samples: int) -> dict[str, Any]:
-    train = rates.pop("train")
+    train = rates["train"]
     entry: dict[str, Any] = {
         "train": {
             "samples_measured": st.n_train,
@@ -137,6 +137,7 @@ def _entry(st: Setting, rates: dict[str, list[float]], repeats: int, batch: int,
         "repeats": repeats,
     }
     for kind, values in rates.items():
-        entry[kind] = {"samples_measured": st.n_infer, "batch_size": st.infer_batch,
-                       "samples_per_s": summarize(values)}
+        if kind != "train":
+            entry[kind] = {"samples_measured": st.n_infer, "batch_size": st.infer_batch,
+                           "samples_per_s": summarize(values)}
     return entry

@@ -42,14 +42,22 @@ def git_dirty(start: Path | None = None) -> bool | None:
     return None if out is None else bool(out.strip())
 
 
+def _cpuinfo_value(*prefixes: str) -> str | None:
+    """The value of the first /proc/cpuinfo line starting with one of ``prefixes`` (None
+    without /proc/cpuinfo or such a line)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return None
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        if line.startswith(prefixes):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def cpu_model() -> str:
     """The CPU's model name (from /proc/cpuinfo on Linux, else the platform's guess)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown"
+    return (_cpuinfo_value("model name") or platform.processor() or platform.machine()
+            or "unknown")
 
 
 SIMD_FLAGS = ("avx512bw", "avx512f", "avx2", "avx", "sse4_2", "neon", "asimd")
@@ -59,14 +67,10 @@ def cpu_simd() -> str:
     """The widest SIMD extension in the CPU's flags (/proc/cpuinfo; "unknown" elsewhere):
     event-driven int16 kernels and a float matrix product gain differently from it, so
     speed ratios of one machine class do not carry over to another."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
+    flags = _cpuinfo_value("flags", "Features")
+    if flags is None:
         return "unknown"
-    for line in cpuinfo.read_text(errors="replace").splitlines():
-        if line.startswith(("flags", "Features")):
-            flags = set(line.split(":", 1)[1].split())
-            return next((f for f in SIMD_FLAGS if f in flags), "none")
-    return "unknown"
+    return next((f for f in SIMD_FLAGS if f in set(flags.split())), "none")
 
 
 def load_average() -> list[float] | None:
