@@ -35,6 +35,7 @@ from bstdg.report.aggregate import (
     default_group_keys,
     stat_column,
 )
+from bstdg.report.decision_speed import DecisionSpeed
 from bstdg.report.formatting import (
     format_key,
     format_minutes,
@@ -79,6 +80,8 @@ SECTION_KEYS: dict[str, str] = {
     "published": "dataset name, or {dataset: name(s), methods: [names]}, or none",
     "metrics": "extra metric columns for the measured table",
     "notes": "free text printed under the section heading",
+    "decision_speed": "for a T sweep: {key, within, reference_steps, reference} (see "
+                      "bstdg.report.decision_speed)",
 }
 TARGET_KEYS: dict[str, str] = {
     "metric": "metric name (test/acc; a name without '/' means test/<name>)",
@@ -158,6 +161,7 @@ class Section:
     published: PublishedSpec | None = None
     metrics: list[str] = field(default_factory=list)
     notes: str | None = None
+    decision_speed: DecisionSpeed | None = None
 
 
 @dataclass
@@ -292,7 +296,17 @@ def _section(raw: Any, index: int, path: Path) -> Section:
         metrics=[_metric_name(m) for m in _text_list(raw.get("metrics", []), "metrics",
                                                       where, path)],
         notes=_optional_text(raw.get("notes")),
+        decision_speed=_decision_speed(raw.get("decision_speed"), where, path),
     )
+
+
+def _decision_speed(raw: Any, where: str, path: Path) -> DecisionSpeed | None:
+    if raw is None:
+        return None
+    try:
+        return DecisionSpeed.parse(raw, where, path)
+    except ValueError as err:
+        raise SpecError(str(err)) from None
 
 
 def _optional_text(value: Any) -> str | None:
@@ -551,6 +565,10 @@ def render_section(section: Section, root: str | Path) -> SectionResult:
     if missing and not loaded.empty:
         body.append(f"Not found: {', '.join(f'`{m}`' for m in missing)}.")
     target_lines += lines
+    if section.decision_speed is not None and verdict != NOT_RUN:
+        line, speed = section.decision_speed.evaluate(agg)
+        target_lines.append(line)
+        verdict = speed if verdict == "–" else f"{verdict}; {speed}"
     if target_lines:
         parts.append("**Target:** " + target_lines[0] if len(target_lines) == 1 else
                      "**Target:**\n\n" + "\n".join(f"- {line}" for line in target_lines))

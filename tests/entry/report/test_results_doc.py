@@ -245,3 +245,40 @@ def test_readme_block_gets_the_overview(repo: Path) -> None:
     readme.write_text("# no markers\n")
     assert main(["--doc", str(repo / "docs" / "results.yaml"), "--out", str(out),
                  "--root", str(repo), "--readme", str(readme)]) == 2
+
+
+def test_decision_speed_picks_the_shortest_window_within_the_tolerance(repo: Path) -> None:
+    # T = 8 is 1.5 pt below T = 64, T = 16 is 0.5 pt below: T = 16 is the answer, with two
+    # seeds per window so that the means (not single runs) are compared
+    sweep = repo / "logs" / "tables" / "T_speed"
+    for job, (T, acc) in enumerate([(8, 0.945), (8, 0.945), (16, 0.955), (16, 0.955),
+                                    (64, 0.96), (64, 0.96)]):
+        write_run(sweep, str(job), **finished(1 + job % 2, T, acc, 10.0), experiment="e")
+    spec = repo / "docs" / "speed.yaml"
+    spec.write_text("""\
+sections:
+  - title: speed
+    runs: logs/tables/T_speed
+    by: [encoder.T]
+    command: c
+    decision_speed: {within: 0.01, reference_steps: 112.0, reference: BS4NN}
+""")
+    doc = build_results_doc(spec, root=repo, now=NOW)
+    text = _sections(doc.text)["speed"]
+    # finished() sets the decision step to T / 4: 4.00 at T = 16, and 112 / 4 = 28x
+    assert ("shortest window within 1 pt of T = 64 (96.00 %): **T = 16** (95.50 %), mean "
+            "decision step 4.00, 28.0× fewer steps than BS4NN's 112") in text
+    assert doc.sections[0].verdict == "T = 16, decision step 4.0 (28× fewer than BS4NN)"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("{within: -1}", "decision_speed.within must be a positive number"),
+    ("{steps: 3}", "unknown decision_speed key 'steps'"),
+    ("[1, 2]", "decision_speed must be a mapping"),
+])
+def test_decision_speed_spec_errors(tmp_path: Path, value: str, message: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"sections:\n  - {{title: s, runs: r, command: c, decision_speed: {value}}}\n")
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    assert str(spec) in str(err.value) and message in str(err.value)
