@@ -245,8 +245,9 @@ class SpikingNet(nn.Module):
     ``max_potential``): 1 is the window end, S4NN and BS4NN read V(T - 3).
     ``hidden_dropout`` p silences each hidden spike with probability p in training mode
     (t_j := T for the next layer, so a dropped neuron also gets no error; ``NetOutput.times``
-    keeps the layer's own spikes, which the firing statistics count); evaluation sees every
-    spike, unscaled (a spike has no amplitude to rescale).
+    keeps the layer's own spikes, which the firing statistics count); ``input_dropout`` p
+    does the same to the input spikes. Evaluation sees every spike, unscaled (a spike has no
+    amplitude to rescale).
     """
 
     def __init__(
@@ -269,12 +270,16 @@ class SpikingNet(nn.Module):
         window_trim: int = 0,
         fallback_offset: int = 1,
         hidden_dropout: float = 0.0,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if not 0.0 <= hidden_dropout < 1.0:
-            raise ValueError(f"hidden_dropout must be in [0, 1) (the probability of silencing "
-                             f"a hidden spike in training), got {hidden_dropout}")
+        for name, p, what in (("hidden_dropout", hidden_dropout, "a hidden"),
+                              ("input_dropout", input_dropout, "an input")):
+            if not 0.0 <= p < 1.0:
+                raise ValueError(f"{name} must be in [0, 1) (the probability of silencing "
+                                 f"{what} spike in training), got {p}")
         self.hidden_dropout = float(hidden_dropout)
+        self.input_dropout = float(input_dropout)
         if not 1 <= fallback_offset <= T:
             raise ValueError(
                 f"fallback_offset must be in [1, T] = [1, {T}] (V(T - k) decides a sample "
@@ -351,18 +356,23 @@ class SpikingNet(nn.Module):
         touched.append((above.weight, (slice(None), mask)))
         return touched
 
+    def _dropped(self, t: torch.Tensor, p: float) -> torch.Tensor:
+        """t with each spike silenced (t := T) with probability p in training mode."""
+        if not self.training or p == 0:
+            return t
+        return torch.where(torch.rand(t.shape, device=t.device) < p, torch.full_like(t, self.T), t)
+
     def forward(self, t_in: torch.Tensor) -> NetOutput:
         times: list[torch.Tensor] = []
-        t = t_prev = t_in
+        t = t_prev = self._dropped(t_in, self.input_dropout)
         v_fire = v_end = t_in
         for k, layer in enumerate(self.layers):
             t_prev = t
             # the input times are checked once, at the first layer
             t, v_fire, v_end = layer(t, checked=k > 0)
             times.append(t)  # the layer's own spikes: what the statistics count
-            if self.training and self.hidden_dropout > 0 and k < len(self.layers) - 1:
-                dropped = torch.rand(t.shape, device=t.device) < self.hidden_dropout
-                t = torch.where(dropped, torch.full_like(t, self.T), t)
+            if k < len(self.layers) - 1:
+                t = self._dropped(t, self.hidden_dropout)
         out = self.layers[-1]
         if self.fallback_offset != 1 + out.spec.window_trim:  # not the last simulated step
             v_end = out.potential_at(t_prev.detach(), self.T - self.fallback_offset)
