@@ -127,38 +127,59 @@ def _chunk(c, n_chunks, n_rows):  # pragma: no cover - compiled
 # ------------------------------------------------------------------------------ sorting
 
 
+class SortScratch(NamedTuple):
+    """Per-thread scratch of :func:`sort_spikes`: ``counts`` (T + 1,) int64 and the integer
+    times ``ti`` (N_in,) int32."""
+
+    counts: np.ndarray
+    ti: np.ndarray
+
+
 @numba.njit(**_OPTS)
-def sort_spikes(t_row, T, order, times, counts):  # pragma: no cover - compiled
+def sort_scratch(T, n_in):  # pragma: no cover - compiled
+    return SortScratch(np.empty(T + 1, np.int64), np.empty(n_in, np.int32))
+
+
+@numba.njit(**_OPTS)
+def sort_spikes(t_row, T, order, times, scratch):  # pragma: no cover - compiled
     """Stable sort of the spiking inputs (t < T) of one sample by time.
 
     Writes the input indices to ``order[:n]`` and their times to ``times[:n]``; returns n,
-    or TIMES_OUT_OF_RANGE if a time lies outside [0, T] (or is NaN). ``counts`` is a scratch
-    buffer of length T + 1. The spiking inputs are first gathered (branch-free) into
-    ``times``, so the counting sort touches only them: O(N_in + n + T), or
-    O(N_in + n log n) by merge sort when T is large against n.
+    or TIMES_OUT_OF_RANGE if a time lies outside [0, T] (or is NaN). A first branch-free pass
+    (it vectorises) checks the range and writes the integer times to ``scratch.ti`` (T for an
+    invalid one); the spiking inputs are then gathered (branch-free) into ``times``, so the
+    counting sort touches only them: O(N_in + n + T), or O(N_in + n log n) by merge sort
+    when T is large against n.
     """
-    n = 0
+    ti = scratch.ti
+    ok = True
     for i in range(t_row.shape[0]):
         x = t_row[i]
-        if not (x >= 0 and x <= T):
-            return TIMES_OUT_OF_RANGE
+        good = (x >= 0) & (x <= T)
+        ok &= good
+        ti[i] = np.int32(x) if good else np.int32(T)
+    if not ok:
+        return TIMES_OUT_OF_RANGE
+    n = 0
+    for i in range(t_row.shape[0]):
         times[n] = i
-        n += x < T
+        n += ti[i] < T
     if n == 0:
         return 0
     if T > _COUNTING_SORT_MAX_RATIO * n:
         spk_t = np.empty(n, np.int64)
         for k in range(n):
-            spk_t[k] = int(t_row[times[k]])
+            spk_t[k] = ti[times[k]]
         perm = np.argsort(spk_t, kind="mergesort")
         for k in range(n):
             order[k] = times[perm[k]]
         for k in range(n):
             times[k] = spk_t[perm[k]]
         return n
+    counts = scratch.counts
     counts[:T] = 0
     for k in range(n):
-        counts[int(t_row[times[k]])] += 1
+        counts[ti[times[k]]] += 1
     start = 0
     for t in range(T):
         c = counts[t]
@@ -166,18 +187,18 @@ def sort_spikes(t_row, T, order, times, counts):  # pragma: no cover - compiled
         start += c
     for k in range(n):
         i = times[k]
-        pos = counts[int(t_row[i])]
+        pos = counts[ti[i]]
         order[pos] = i
-        counts[int(t_row[i])] = pos + 1
+        counts[ti[i]] = pos + 1
     for k in range(n):
-        times[k] = int(t_row[order[k]])
+        times[k] = ti[order[k]]
     return n
 
 
 @numba.njit(**_OPTS)
-def _sort_sample(t_in, T, csr, counts, b):  # pragma: no cover - compiled
+def _sort_sample(t_in, T, csr, scratch, b):  # pragma: no cover - compiled
     """``sort_spikes`` of sample b into its CSR row; returns (and stores) n."""
-    n = sort_spikes(t_in[b], T, csr.order[b], csr.tsort[b], counts)
+    n = sort_spikes(t_in[b], T, csr.order[b], csr.tsort[b], scratch)
     csr.nspk[b] = n
     return n
 
@@ -185,9 +206,9 @@ def _sort_sample(t_in, T, csr, counts, b):  # pragma: no cover - compiled
 @numba.njit(**_OPTS)
 def sort_batch_rows(t_in, T, csr, lo, hi):  # pragma: no cover - compiled
     """The CSR of samples lo..hi-1 (the one the forward kernel also writes)."""
-    counts = np.empty(T + 1, np.int64)
+    scratch = sort_scratch(T, t_in.shape[1])
     for b in range(lo, hi):
-        _sort_sample(t_in, T, csr, counts, b)
+        _sort_sample(t_in, T, csr, scratch, b)
 
 
 @numba.njit(parallel=True, **_OPTS)
@@ -444,12 +465,12 @@ def _forward_samples(t_in, w_t, thr, T, delay, out, csr, lo, hi):  # pragma: no 
     """``forward_rows`` with the thresholds ``thr`` in the potential's dtype."""
     n_out = w_t.shape[1]
     last_step = T - 1 - delay
-    counts = np.empty(T + 1, np.int64)
+    scratch = sort_scratch(T, t_in.shape[1])
     pot = np.empty(n_out, thr.dtype)
     th = np.empty(n_out, thr.dtype)
     bin_sum = _bin_buffer(pot)
     for b in range(lo, hi):
-        n = _sort_sample(t_in, T, csr, counts, b)
+        n = _sort_sample(t_in, T, csr, scratch, b)
         out.times[b, :] = T
         if n < 0:
             continue
@@ -631,7 +652,7 @@ SUM_PARTS = Kernel(sum_parts_rows, sum_parts)
 
 @numba.njit(**_OPTS)
 def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids, queue_t,
-                       pots, ths, counts):  # pragma: no cover - compiled
+                       pots, ths, scratch):  # pragma: no cover - compiled
     """One sample through every layer in global time order, stopping at the first output
     spike. Each layer integrates its inputs one time bin at a time (``_add_bin``, as the
     walk does) at the steps where it has any; the spikes of a layer queue up (in time, then
@@ -641,7 +662,7 @@ def _early_exit_sample(t_row, weights, thresholds, T, delay, fallback, queue_ids
     last_step = T - 1 - delay
     qlen = np.zeros(n_layers + 1, np.int64)
     qpos = np.zeros(n_layers + 1, np.int64)
-    n0 = sort_spikes(t_row, T, queue_ids[0], queue_t[0], counts)
+    n0 = sort_spikes(t_row, T, queue_ids[0], queue_t[0], scratch)
     if n0 < 0:
         return PRED_OUT_OF_RANGE, T
     qlen[0] = n0
@@ -718,11 +739,11 @@ def predict_early_exit_rows(t_in, weights, thresholds, T, delay, fallback, res, 
         queue_t.append(np.empty(n, np.int32))
         pots.append(np.zeros(n, thresholds[layer].dtype))
         ths.append(np.empty(n, thresholds[layer].dtype))
-    counts = np.empty(T + 1, np.int64)
+    scratch = sort_scratch(T, t_in.shape[1])
     for b in range(lo, hi):
         res.pred[b], res.step[b] = _early_exit_sample(
             t_in[b], weights, thresholds, T, delay, fallback, queue_ids, queue_t, pots, ths,
-            counts,
+            scratch,
         )
 
 
