@@ -1,0 +1,36 @@
+"""Hydra callbacks of the training entry point (the multirun summary is in bstdg.report)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+class NumbaCacheWarmup(Callback):
+    """Compile the numba kernels in the launching process before a multirun's jobs start.
+
+    Jobs that start together in separate processes (joblib, SLURM) would otherwise all
+    compile the kernels at once and race on numba's cache files (see
+    :mod:`bstdg.snn.backends.warmup`). Skipped for the basic launcher, whose jobs run one
+    after the other in this process. Never raises: a problem is logged as a warning.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        launcher = str(config.hydra.launcher.get("_target_", ""))
+        if not self.enabled or launcher.endswith("BasicLauncher"):
+            return
+        try:
+            from bstdg.snn.backends.warmup import warm_up_numba
+
+            seconds = warm_up_numba()
+            log.info("numba kernels compiled or loaded from the cache in %.1f s", seconds)
+        except Exception as err:  # the jobs then compile the kernels themselves
+            log.warning("numba cache warm-up skipped: %s: %s", type(err).__name__, err)
