@@ -45,17 +45,20 @@ def _fit(model: nn.Module, data: dict, epochs: int = 300) -> float:
     return test_at_best
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, list[float]]:
+    """Print and return the test accuracies per model and split."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--resize", type=int, nargs=2, default=[20, 31], metavar=("H", "W"))
+    parser.add_argument("--train-per-class", type=int, default=200)
     parser.add_argument("--data-dir", default=None, help="default: $BSTDG_DATA_DIR")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     results: dict[str, list[float]] = {"logistic": [], "mlp100": []}
     for seed in args.seeds:
         dm = CaltechFaceMotorbikeDataModule(data_dir=args.data_dir, seed=seed,
-                                            resize=args.resize, dog_filter="none")
+                                            resize=args.resize, dog_filter="none",
+                                            train_per_class=args.train_per_class)
         dm.setup()
         data = {"train": _arrays(dm.train_set), "val": _arrays(dm.val_set),
                 "test": _arrays(dm.test_set)}
@@ -68,6 +71,7 @@ def main() -> None:
         print(f"split {seed}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in results.items()),
               flush=True)
     print("mean: " + ", ".join(f"{k} {100 * np.mean(v):.2f} %" for k, v in results.items()))
+    return results
 
 
 if __name__ == "__main__":
