@@ -45,6 +45,12 @@ def _fit(model: nn.Module, data: dict, epochs: int = 300) -> float:
     return test_at_best
 
 
+def _model(name: str, n_in: int) -> nn.Module:
+    if name == "logistic":
+        return nn.Linear(n_in, 2)
+    return nn.Sequential(nn.Linear(n_in, 100), nn.ReLU(), nn.Linear(100, 2))
+
+
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     """Print and return the test accuracies per model and split."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -62,12 +68,9 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
         dm.setup()
         data = {"train": _arrays(dm.train_set), "val": _arrays(dm.val_set),
                 "test": _arrays(dm.test_set)}
-        n_in = data["train"][0].shape[1]
-        for name, make in (("logistic", lambda: nn.Linear(n_in, 2)),
-                           ("mlp100", lambda: nn.Sequential(nn.Linear(n_in, 100), nn.ReLU(),
-                                                            nn.Linear(100, 2)))):
+        for name in results:
             torch.manual_seed(seed)
-            results[name].append(_fit(make(), data))
+            results[name].append(_fit(_model(name, data["train"][0].shape[1]), data))
         print(f"split {seed}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in results.items()),
               flush=True)
     print("mean: " + ", ".join(f"{k} {100 * np.mean(v):.2f} %" for k, v in results.items()))
