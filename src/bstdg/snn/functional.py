@@ -80,11 +80,11 @@ def layer_forward(
     ``impl``, for the autograd Function: float32 times, and with ``keep`` the backend's
     state for :func:`layer_grads`. The caller checks finite weights and thresholds
     (``check_layer_inputs``); the spike times are checked here unless the backend's kernel
-    range-checks them (not with ``window_trim``, which clamps them first)."""
+    validates them (not with ``window_trim``, which clamps them first)."""
     check_layer(t_in, weight, T, delay)
     if window_trim:
         check_trim(T, window_trim)
-    if window_trim or not impl.checks_int_times:
+    if window_trim or not impl.checks_times:
         check_times(t_in, T)
     theta = threshold_vector(threshold, weight.shape[0], weight)
     return impl.forward(t_in, weight, theta, T, delay, binary, keep, window_trim)

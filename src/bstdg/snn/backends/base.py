@@ -25,8 +25,9 @@ class Backend(Protocol):
     """What the layer, the autograd Function and ``SpikingNet`` need from a backend."""
 
     name: str
-    #: the kernel range-checks integer spike times itself (so the layer need not)
-    checks_int_times: bool
+    #: the kernel validates the spike times itself (in [0, T], integer-valued; so the layer
+    #: need not)
+    checks_times: bool
 
     def forward(
         self, t_in: torch.Tensor, weight: torch.Tensor, theta: torch.Tensor, T: int, delay: int,
@@ -87,9 +88,9 @@ def check_layer_inputs(
     backend: Backend,
 ) -> None:
     """What a layer call checks before it runs: the spike times ``t_in`` unless None
-    (integer-valued, in [0, T]; integer times are left to a backend whose kernel range-checks
-    them) and finite weights and thresholds. One reduction per tensor."""
-    if t_in is not None and (t_in.is_floating_point() or not backend.checks_int_times):
+    (integer-valued, in [0, T]; left to a backend whose kernel validates them on its way)
+    and finite weights and thresholds. One reduction per tensor."""
+    if t_in is not None and not backend.checks_times:
         check_times(t_in, T)
     check_finite(weight, "weight")
     check_finite(threshold, "threshold")
@@ -146,7 +147,7 @@ class TensorBackend(BackendBase):
     dL/dt_in)``. The forward weights are materialised (sign(W) when binary); the backward
     keeps nothing but the latent weight."""
 
-    checks_int_times = False
+    checks_times = False
 
     def __init__(self, name: str, simulate: Callable[..., SpikeTimes],
                  pair_grads: Callable[..., tuple[torch.Tensor, torch.Tensor | None]]) -> None:

@@ -34,7 +34,7 @@ _OPTS = {"cache": True, "nogil": True, "fastmath": False}
 # per bin) ran at half the speed of the same loop written out (``bstdg-bench --quick``).
 _WALK_OPTS = {**_OPTS, "inline": "always"}
 
-# nspk[b] of a sample with a spike time outside [0, T] (or NaN); the caller raises.
+# nspk[b] of a sample with a spike time outside [0, T] or not an integer; the caller raises.
 TIMES_OUT_OF_RANGE = -1
 # pred[b] of the early exit: a sample with a time outside [0, T], and a silent output under
 # the fallback "none" (always wrong, as ``readout.decide``).
@@ -145,17 +145,17 @@ def sort_spikes(t_row, T, order, times, scratch):  # pragma: no cover - compiled
     """Stable sort of the spiking inputs (t < T) of one sample by time.
 
     Writes the input indices to ``order[:n]`` and their times to ``times[:n]``; returns n,
-    or TIMES_OUT_OF_RANGE if a time lies outside [0, T] (or is NaN). A first branch-free pass
-    (it vectorises) checks the range and writes the integer times to ``scratch.ti`` (T for an
-    invalid one); the spiking inputs are then gathered (branch-free) into ``times``, so the
-    counting sort touches only them: O(N_in + n + T), or O(N_in + n log n) by merge sort
-    when T is large against n.
+    or TIMES_OUT_OF_RANGE if a time lies outside [0, T] or is not an integer (NaN, 2.5). A
+    first branch-free pass (it vectorises) checks the times and writes them as integers to
+    ``scratch.ti`` (T for an invalid one); the spiking inputs are then gathered
+    (branch-free) into ``times``, so the counting sort touches only them: O(N_in + n + T),
+    or O(N_in + n log n) by merge sort when T is large against n.
     """
     ti = scratch.ti
     ok = True
     for i in range(t_row.shape[0]):
         x = t_row[i]
-        good = (x >= 0) & (x <= T)
+        good = (x >= 0) & (x <= T) & (np.floor(x) == x)
         ok &= good
         ti[i] = np.int32(x) if good else np.int32(T)
     if not ok:

@@ -49,7 +49,7 @@ from bstdg.snn.backends.base import (
 )
 from bstdg.snn.backends.numba_target import use_wide_vectors
 from bstdg.snn.rules import KernelSpec
-from bstdg.snn.spikes import SpikeTimes
+from bstdg.snn.spikes import SpikeTimes, check_times
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
@@ -120,16 +120,20 @@ def _times_view(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _range_error(t: np.ndarray, T: int) -> ValueError:
-    return ValueError(
-        f"spike times must lie in [0, T={T}], got [{np.nanmin(t)}, {np.nanmax(t)}]"
-    )
+def _times_error(t: np.ndarray, T: int) -> ValueError:
+    """The error :func:`~bstdg.snn.spikes.check_times` gives for times a kernel refused
+    (outside [0, T], or not integers), so every backend words it alike."""
+    try:
+        check_times(torch.from_numpy(np.ascontiguousarray(t)), T)
+    except ValueError as err:
+        return err
+    return ValueError(f"spike times must lie in [0, T={T}] and be integers (T = no spike)")
 
 
 def _check_range(t: np.ndarray, T: int) -> None:
     """Raise unless every time lies in [0, T] (where no kernel checks it on the way)."""
     if t.size and not bool(np.all((t >= 0) & (t <= T))):
-        raise _range_error(t, T)
+        raise _times_error(t, T)
 
 
 def _theta_array(theta: torch.Tensor, n_out: int) -> np.ndarray:
@@ -195,7 +199,7 @@ def _forward(
     _launch(_k.FORWARD, _threads_for(batch), batch, t_np, w_fwd, _theta_array(theta, n_out),
             int(T), int(delay), LayerOut(*(x.numpy() for x in out)), csr)
     if csr.nspk.min() == TIMES_OUT_OF_RANGE:
-        raise _range_error(t_np, T)
+        raise _times_error(t_np, T)
     return out, csr, w_t
 
 
@@ -238,13 +242,14 @@ def _grads(
 
 
 def _sorted_inputs(t_in: torch.Tensor, T: int) -> SpikeCSR:
-    """The CSR of ``t_in`` without a forward (range-checked)."""
+    """The CSR of ``t_in`` without a forward (the sort validates the times)."""
     batch, n_in = t_in.shape
     t_np = _times_view(t_in)
-    _check_range(t_np, T)
     csr = _empty_csr(batch, n_in)
     if batch and n_in:
         _launch(_k.SORT_BATCH, _threads_for(batch), batch, t_np, int(T), csr)
+        if csr.nspk.min() == TIMES_OUT_OF_RANGE:
+            raise _times_error(t_np, T)
     return csr
 
 
@@ -252,7 +257,7 @@ class NumbaBackend(BackendBase):
     """The event-driven CPU backend (see the module docstring)."""
 
     name = "numba"
-    checks_int_times = True
+    checks_times = True
 
     def forward(
         self, t_in: torch.Tensor, weight: torch.Tensor, theta: torch.Tensor, T: int, delay: int,
@@ -343,5 +348,5 @@ def predict_early_exit_numba(
         _launch(_k.EARLY_EXIT, _threads_for(batch), batch, t_np, w_list, th_list, int(T),
                 int(delay), FALLBACK_CODES[fallback], res)
         if res.pred.min() == PRED_OUT_OF_RANGE:
-            raise _range_error(t_np, T)
+            raise _times_error(t_np, T)
     return torch.from_numpy(res.pred), torch.from_numpy(res.step)
