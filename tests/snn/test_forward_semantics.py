@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bstdg.snn import binarize, first_spike_times
+from bstdg.snn import SpikingNet, binarize, first_spike_times
 from bstdg.snn.backends.reference import forward_reference
 from bstdg.snn.backends.torch_ops import forward_torch
 
@@ -98,3 +98,13 @@ def test_times_out_of_range_and_weight_shape_refused() -> None:
         first_spike_times(torch.tensor([[9]]), torch.ones(1, 1), 1.0, T=8)
     with pytest.raises(ValueError, match="weight must have shape"):
         first_spike_times(torch.tensor([[1, 2]]), torch.ones(1, 3), 1.0, T=8)
+
+
+@pytest.mark.parametrize("backend", ["reference", "torch", "numba"])
+@pytest.mark.parametrize("value", [7.99999999, 2.00000001])
+def test_float64_times_are_checked_before_the_float32_cast(backend: str, value: float) -> None:
+    # float32 rounds both to integers (8 = no spike, 2): the layer must see the float64 value
+    layer = SpikingNet(2, 1, T=8, hidden=[], threshold_init=1.0, init_range=[0.5, 1.0],
+                       backend=backend).layers[0]
+    with pytest.raises(ValueError, match="non-integer"):
+        layer(torch.tensor([[value, 1.0]], dtype=torch.float64))

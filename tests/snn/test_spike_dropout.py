@@ -63,3 +63,11 @@ def test_input_dropout_silences_input_spikes_in_training_only() -> None:
 def test_impossible_dropout_is_refused(p: float, p_in: float, name: str) -> None:
     with pytest.raises(ValueError, match=rf"{name} must be in \[0, 1\)"):
         _net(p, p_in)
+
+
+def test_a_bad_input_is_refused_even_where_input_dropout_would_silence_it() -> None:
+    net = _net(0.0, p_in=0.99).train()
+    x = torch.zeros(4, 20)
+    x[0, 3] = float("nan")
+    with pytest.raises(ValueError, match="1 NaN"):
+        net(x)

@@ -10,6 +10,7 @@ that is than a published network's mean decision step (BS4NN: 112.9):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,23 +61,32 @@ class DecisionSpeed:
                    str(raw.get("reference", "the reference")))
 
     def evaluate(self, agg: pd.DataFrame) -> tuple[str, str]:
-        """(the target line, the overview verdict) for the aggregated sweep ``agg``."""
+        """(the target line, the overview verdict) for the aggregated sweep ``agg``; groups
+        without a numeric T or a mean accuracy are left out, and a sweep with several groups
+        per T (group it by T alone) is not evaluated."""
         column = self.key if self.key in agg else f"{CFG_PREFIX}{self.key}"
         needed = [column, stat_column(ACC, "mean"), stat_column(STEP, "mean")]
         absent = [c for c in needed if c not in agg]
         if agg.empty or absent:
             why = "no finished run" if agg.empty else f"the runs have no {', '.join(absent)}"
-            return f"speed of decision: not evaluated ({why})", "not evaluated"
-        rows = agg.assign(_T=pd.to_numeric(agg[column])).sort_values("_T")
+            return _not_evaluated(why)
+        rows = agg.assign(_T=pd.to_numeric(agg[column], errors="coerce"))
+        rows = rows.dropna(subset=["_T", stat_column(ACC, "mean")]).sort_values("_T", kind="stable")
+        if rows.empty:
+            return _not_evaluated(f"no group has a numeric {self.key} and a test accuracy")
+        if rows["_T"].duplicated().any():
+            return _not_evaluated(f"several groups share a {self.key}: group the section by "
+                                  f"{self.key} alone")
         ref = rows.iloc[-1]
         ref_acc = float(ref[stat_column(ACC, "mean")])
-        close = rows[rows[stat_column(ACC, "mean")] >= ref_acc - self.within - 1e-12]
-        best = close.iloc[0]
+        best = rows[rows[stat_column(ACC, "mean")] >= ref_acc - self.within - 1e-12].iloc[0]
         T, step = int(best["_T"]), float(best[stat_column(STEP, "mean")])
         line = (f"shortest window within {self.within * 100:g} pt of T = {int(ref['_T'])} "
                 f"({format_percent(ref_acc)} %): **T = {T}** "
-                f"({format_percent(float(best[stat_column(ACC, 'mean')]))} %), mean decision "
-                f"step {step:.2f}")
+                f"({format_percent(float(best[stat_column(ACC, 'mean')]))} %)")
+        if math.isnan(step):
+            return line + ", no decision step recorded", f"T = {T}"
+        line += f", mean decision step {step:.2f}"
         verdict = f"T = {T}, decision step {step:.1f}"
         if self.reference_steps is not None and step > 0:
             factor = self.reference_steps / step
@@ -84,3 +94,7 @@ class DecisionSpeed:
                      f"{self.reference_steps:g}")
             verdict += f" ({factor:.0f}× fewer than {self.reference})"
         return line, verdict
+
+
+def _not_evaluated(why: str) -> tuple[str, str]:
+    return f"speed of decision: not evaluated ({why})", "not evaluated"

@@ -18,7 +18,7 @@ from bstdg.snn.backends import Backend, check_backend_name, get_backend
 from bstdg.snn.backends.base import check_layer_inputs
 from bstdg.snn.readout import FALLBACKS
 from bstdg.snn.rules import GradientRule
-from bstdg.snn.spikes import binarize
+from bstdg.snn.spikes import binarize, check_times
 
 THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron", "bs4nn_fact")
 
@@ -364,12 +364,16 @@ class SpikingNet(nn.Module):
 
     def forward(self, t_in: torch.Tensor) -> NetOutput:
         times: list[torch.Tensor] = []
+        # the input times are checked once: at the first layer, or here before a dropout
+        # could hide a bad one
+        checked = self.training and self.input_dropout > 0
+        if checked:
+            check_times(t_in, self.T)
         t = t_prev = self._dropped(t_in, self.input_dropout)
         v_fire = v_end = t_in
         for k, layer in enumerate(self.layers):
             t_prev = t
-            # the input times are checked once, at the first layer
-            t, v_fire, v_end = layer(t, checked=k > 0)
+            t, v_fire, v_end = layer(t, checked=checked or k > 0)
             times.append(t)  # the layer's own spikes: what the statistics count
             if k < len(self.layers) - 1:
                 t = self._dropped(t, self.hidden_dropout)

@@ -282,3 +282,26 @@ def test_decision_speed_spec_errors(tmp_path: Path, value: str, message: str) ->
     with pytest.raises(SpecError) as err:
         load_spec(spec)
     assert str(spec) in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize("runs, by, why", [
+    ([(8, 0.95), (64, None)], "[encoder.T]", "**T = 8** (95.00 %)"),  # a run without test/acc
+    ([(8, 0.95), ("none", 0.96)], "[encoder.T]", "**T = 8** (95.00 %)"),  # non-numeric T
+    ([(8, 0.95), (8, 0.94)], "[encoder.T, model.net.hidden]",
+     "several groups share a encoder.T: group the section by encoder.T alone"),
+])
+def test_decision_speed_edge_cases_never_break_the_document(repo: Path, runs: list, by: str,
+                                                            why: str) -> None:
+    sweep = repo / "logs" / "tables" / "T_edge"
+    for job, (T, acc) in enumerate(runs):
+        metrics = finished(1, 16, 0.0 if acc is None else acc, 10.0, experiment="e",
+                           **{"cfg/model.net.hidden": [job + 1]})
+        metrics["cfg/encoder.T"] = T
+        if acc is None:
+            del metrics["test/acc"]
+        write_run(sweep, str(job), **metrics)
+    spec = repo / "docs" / "edge.yaml"
+    spec.write_text(f"sections:\n  - {{title: edge, runs: logs/tables/T_edge, command: c,\n"
+                    f"     by: {by}, decision_speed: {{within: 0.01}}}}\n")
+    doc = build_results_doc(spec, root=repo, now=NOW)
+    assert why in _sections(doc.text)["edge"] and doc.problems == []

@@ -7,6 +7,7 @@ import logging
 
 import numba  # noqa: F401  (the warm-up is a no-op without it: these tests need it)
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from bstdg.snn.backends import numba_kernels
@@ -51,3 +52,10 @@ def test_a_failed_warm_up_is_a_warning(monkeypatch: pytest.MonkeyPatch,
     with caplog.at_level(logging.WARNING, logger=hydra_callbacks.__name__):
         NumbaCacheWarmup().on_multirun_start(_config(JOBLIB))
     assert "numba cache warm-up skipped: OSError: read-only cache directory" in caplog.text
+
+
+def test_warm_up_leaves_the_random_state_alone() -> None:
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    warm_up_numba()
+    assert torch.equal(torch.get_rng_state(), state)

@@ -88,9 +88,10 @@ def check_layer_inputs(
     backend: Backend,
 ) -> None:
     """What a layer call checks before it runs: the spike times ``t_in`` unless None
-    (integer-valued, in [0, T]; left to a backend whose kernel validates them on its way)
+    (integer-valued, in [0, T]; left to a backend whose kernel validates them on its way,
+    except float64 times, which the layer rounds to float32 first: 7.99999999 would become 8)
     and finite weights and thresholds. One reduction per tensor."""
-    if t_in is not None and not backend.checks_times:
+    if t_in is not None and (not backend.checks_times or t_in.dtype == torch.float64):
         check_times(t_in, T)
     check_finite(weight, "weight")
     check_finite(threshold, "threshold")

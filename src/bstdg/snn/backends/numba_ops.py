@@ -123,6 +123,9 @@ def _times_view(t: torch.Tensor) -> np.ndarray:
 def _times_error(t: np.ndarray, T: int) -> ValueError:
     """The error :func:`~bstdg.snn.spikes.check_times` gives for times a kernel refused
     (outside [0, T], or not integers), so every backend words it alike."""
+    t = np.asarray(t)
+    if t.dtype.kind == "u":  # torch has no min/max for uint16-64: compare as int64
+        t = t.astype(np.int64)
     try:
         check_times(torch.from_numpy(np.ascontiguousarray(t)), T)
     except ValueError as err:
@@ -184,7 +187,8 @@ def _forward(
     n_out, n_in = weight.shape
     t_np = _times_view(t_in)
     if batch == 0 or n_out == 0:
-        _check_range(t_np, T)
+        if t_np.size:
+            check_times(torch.from_numpy(np.ascontiguousarray(t_np)), T)
         out = SpikeTimes(torch.full((batch, n_out), T, dtype=times_dtype),
                          torch.zeros(batch, n_out), torch.zeros(batch, n_out))
         empty = np.zeros((batch, n_in), np.int32)

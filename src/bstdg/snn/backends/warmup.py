@@ -5,7 +5,9 @@ function and write its cache at the same moment (numba/numba#4807): a job can th
 half-written entry and fail, e.g. ``RuntimeError: In 'NRT_adapt_ndarray_to_python', 'descr'
 is NULL`` at its test stage. A multirun whose jobs run in parallel processes therefore warms
 the cache first (``bstdg.utils.hydra_callbacks.NumbaCacheWarmup``): every job then loads the
-compiled kernels instead of compiling them.
+compiled kernels instead of compiling them. numba keys its cache by CPU model and features, so
+under SLURM this helps only where the compute nodes have the launching node's CPU. The warm-up
+leaves torch's random state as it found it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ def _train_and_predict(binary: bool, batch: int) -> None:
     from bstdg.snn.layers import SpikingNet
     from bstdg.snn.losses import relative_target_mse
 
-    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
     net = SpikingNet(12, 3, T=8, hidden=[6], binary=binary, threshold_init=[2.0, 2.0],
                      init_range=[[-1.0, 3.0], [-3.0, 3.0]], backend="numba")
-    t_in = torch.randint(0, 9, (batch, 12), generator=generator).float()
+    t_in = torch.randint(0, 9, (batch, 12)).float()
     out = net(t_in)
     relative_target_mse(out.out_times, torch.arange(batch) % 3, 8).backward()
     net.eval()
@@ -46,7 +48,8 @@ def warm_up_numba() -> float:
 
     start = time.perf_counter()
     batches = [1] + ([PARALLEL_MIN_BATCH] if torch.get_num_threads() > 1 else [])
-    for binary in (True, False):
-        for batch in batches:
-            _train_and_predict(binary, batch)
+    with torch.random.fork_rng(devices=[]):
+        for binary in (True, False):
+            for batch in batches:
+                _train_and_predict(binary, batch)
     return time.perf_counter() - start
