@@ -120,14 +120,20 @@ def _times_view(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _times_error(t: np.ndarray, T: int) -> ValueError:
-    """The error :func:`~bstdg.snn.spikes.check_times` gives for times a kernel refused
-    (outside [0, T], or not integers), so every backend words it alike."""
+def _check_times(t: np.ndarray, T: int) -> None:
+    """:func:`~bstdg.snn.spikes.check_times` on a numpy array of times (any int or float
+    dtype), so that every backend refuses bad times with the same message."""
     t = np.asarray(t)
     if t.dtype.kind == "u":  # torch has no min/max for uint16-64: compare as int64
         t = t.astype(np.int64)
+    check_times(torch.from_numpy(np.ascontiguousarray(t)), T)
+
+
+def _times_error(t: np.ndarray, T: int) -> ValueError:
+    """The error :func:`_check_times` gives for times a kernel refused (outside [0, T], or
+    not integers)."""
     try:
-        check_times(torch.from_numpy(np.ascontiguousarray(t)), T)
+        _check_times(t, T)
     except ValueError as err:
         return err
     return ValueError(f"spike times must lie in [0, T={T}] and be integers (T = no spike)")
@@ -187,8 +193,7 @@ def _forward(
     n_out, n_in = weight.shape
     t_np = _times_view(t_in)
     if batch == 0 or n_out == 0:
-        if t_np.size:
-            check_times(torch.from_numpy(np.ascontiguousarray(t_np)), T)
+        _check_times(t_np, T)
         out = SpikeTimes(torch.full((batch, n_out), T, dtype=times_dtype),
                          torch.zeros(batch, n_out), torch.zeros(batch, n_out))
         empty = np.zeros((batch, n_in), np.int32)
