@@ -13,7 +13,8 @@ from bstdg.snn.spikes import check_finite
 def test_a_non_finite_entry_is_refused_with_its_index(bad: float, dtype: torch.dtype) -> None:
     w = torch.zeros(3, 5, dtype=dtype)
     w[1, 2] = bad
-    with pytest.raises(ValueError, match=r"weight must be finite: it has 1 NaN/infinite .* \(1, 2\)"):
+    message = r"weight must be finite: it has 1 NaN/infinite .* \(1, 2\)"
+    with pytest.raises(ValueError, match=message):
         check_finite(w, "weight")
 
 

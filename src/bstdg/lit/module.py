@@ -23,6 +23,9 @@ from bstdg.snn.spike_stats import spike_statistics, statistic_names
 
 STAGES = ("train", "val", "test")
 REVIVAL_MODES = ("incoming", "full")
+# scheduler arguments that hold its length; the first one a scheduler takes and the config
+# leaves unset is filled with the run's length (CosineAnnealingLR; PolynomialLR, LinearLR)
+RUN_LENGTH_ARGS = ("T_max", "total_iters")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -67,8 +70,9 @@ class SpikingClassifier(pl.LightningModule):
     ``threshold_homeostasis`` > 0 moves every hidden threshold after each optimiser step
     towards the firing rate ``homeostasis_target``
     (:func:`~bstdg.snn.homeostasis.homeostatic_threshold_step_`).
-    A scheduler partial without ``T_max`` (e.g. CosineAnnealingLR) gets the run's length
-    in steps or epochs (``scheduler_interval``).
+    A scheduler partial without its length (``T_max`` of CosineAnnealingLR, ``total_iters``
+    of PolynomialLR or LinearLR) gets the run's length in steps or epochs
+    (``scheduler_interval``).
 
     ``run_config`` (plain dicts: the run's data, encoder, model, loss, seed, run name) is
     stored in the checkpoint, so that ``SpikingClassifier.load_from_checkpoint(path)`` and
@@ -377,8 +381,9 @@ class SpikingClassifier(pl.LightningModule):
         self, run_length: Callable[[], int]
     ) -> tuple[torch.optim.Optimizer, Any]:
         """The configured optimiser over this model's parameters and its scheduler (None
-        without one). A scheduler partial without ``T_max`` spans ``run_length()`` steps or
-        epochs (``scheduler_interval``); ``run_length`` is called only then."""
+        without one). A scheduler partial without its length (``RUN_LENGTH_ARGS``) spans
+        ``run_length()`` steps or epochs (``scheduler_interval``); ``run_length`` is called
+        only then."""
         if self.optimizer_factory is None:
             raise ValueError(
                 "this model has no optimizer (its run_config has no model.optimizer): pass "
@@ -390,7 +395,10 @@ class SpikingClassifier(pl.LightningModule):
         kwargs: dict[str, Any] = {}
         target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
         fixed = getattr(self.scheduler_factory, "keywords", {})
-        if "T_max" in inspect.signature(target).parameters and "T_max" not in fixed:
-            # cosine annealing over the whole run unless the config fixes T_max
-            kwargs["T_max"] = run_length()
+        params = inspect.signature(target).parameters
+        for name in RUN_LENGTH_ARGS:
+            if name in params and name not in fixed:
+                # the schedule spans the whole run unless the config fixes its length
+                kwargs[name] = run_length()
+                break
         return optimizer, self.scheduler_factory(optimizer=optimizer, **kwargs)

@@ -59,6 +59,18 @@ def test_cosine_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> None:
     assert trainer.optimizers[0].param_groups[0]["lr"] < 1e-3 * lr0
 
 
+def test_polynomial_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> None:
+    # total_iters (PolynomialLR, LinearLR) is filled like T_max: lr reaches 0 at the last step
+    _, objects = train(make_cfg(*SYNTHETIC, "trainer.max_epochs=2", "test=false",
+                                "model.scheduler._target_=torch.optim.lr_scheduler.PolynomialLR",
+                                "+model.scheduler.power=2.0"))
+    trainer = objects["trainer"]
+    (config,) = trainer.lr_scheduler_configs
+    assert config.scheduler.total_iters == trainer.estimated_stepping_batches
+    assert trainer.global_step == trainer.estimated_stepping_batches
+    assert trainer.optimizers[0].param_groups[0]["lr"] == 0.0
+
+
 def test_unbounded_run_with_a_run_long_schedule_is_refused(make_cfg) -> None:
     with pytest.raises(ValueError, match="no bounded length"):
         train(make_cfg(*SYNTHETIC, "trainer.max_epochs=-1"))
