@@ -50,13 +50,15 @@ def test_numpy_targets_equal_the_torch_targets(variant: str, gamma: float) -> No
 
 @pytest.mark.parametrize("variant", TARGET_VARIANTS)
 @pytest.mark.parametrize("reduction", ["half_sum", "mse"])
-def test_cpu_loss_and_gradient_match_the_torch_formula(variant: str, reduction: str) -> None:
+@pytest.mark.parametrize("gamma", [1.0, 3.0, 5.5])
+def test_cpu_loss_and_gradient_match_the_torch_formula(variant: str, reduction: str,
+                                                      gamma: float) -> None:
     for seed in range(5):
         times, labels = _times(seed)
         a = times.clone().requires_grad_()
         b = times.clone().requires_grad_()
-        loss = relative_target_mse(a, labels, T, 3.0, variant, reduction)
-        ref = _torch_loss(b, labels, 3.0, variant, reduction)
+        loss = relative_target_mse(a, labels, T, gamma, variant, reduction)
+        ref = _torch_loss(b, labels, gamma, variant, reduction)
         assert loss.dtype == torch.float32 and loss.dim() == 0
         assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
         (2.5 * loss).backward()
@@ -65,10 +67,41 @@ def test_cpu_loss_and_gradient_match_the_torch_formula(variant: str, reduction: 
         assert loss.grad_fn is not None and "Numpy" in type(loss.grad_fn).__name__
 
 
+def test_strided_single_row_and_no_grad_inputs() -> None:
+    times, labels = _times(1, batch=6, classes=8)
+    wide = torch.stack([times, -times], dim=2)[:, :, 0]  # a strided view of the same values
+    assert not wide.is_contiguous()
+    expected = _torch_loss(times, labels, 3.0, "s4nn", "half_sum").item()
+    assert relative_target_mse(wide, labels, T).item() == pytest.approx(expected, rel=1e-6)
+    one = times[2:3].clone().requires_grad_()
+    loss = relative_target_mse(one, labels[2:3], T)
+    loss.backward()
+    ref = times[2:3].clone().requires_grad_()
+    _torch_loss(ref, labels[2:3], 3.0, "s4nn", "half_sum").backward()
+    torch.testing.assert_close(one.grad, ref.grad)
+    with torch.no_grad():
+        assert relative_target_mse(times, labels, T).item() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["half_sum", "mse"])
+def test_second_derivatives_match_the_torch_version(reduction: str) -> None:
+    times, labels = _times(0)
+    grads = []
+    for loss_fn in (lambda t: relative_target_mse(t, labels, T, 3.0, "s4nn", reduction),
+                    lambda t: _torch_loss(t, labels, 3.0, "s4nn", reduction)):
+        a = times.clone().requires_grad_()
+        (grad,) = torch.autograd.grad(loss_fn(a), a, create_graph=True)
+        ((grad ** 2).sum() + a.sum()).backward()  # a gradient penalty next to another term
+        grads.append(a.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+    assert not torch.equal(grads[0], torch.ones_like(grads[0]))  # the penalty's part is there
+
+
 def test_other_dtypes_and_bad_labels_take_the_torch_path() -> None:
     times, labels = _times(0)
-    loss64 = relative_target_mse(times.double(), labels, T)
-    assert loss64.dtype == torch.float64
+    t64 = times.double().requires_grad_()
+    loss64 = relative_target_mse(t64, labels, T)
+    assert loss64.dtype == torch.float64 and "Numpy" not in type(loss64.grad_fn).__name__
     assert loss64.item() == pytest.approx(relative_target_mse(times, labels, T).item(), rel=1e-6)
     bad = labels.clone()
     bad[3] = times.shape[1]  # one past the last class: the torch version's index error

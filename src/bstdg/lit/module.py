@@ -23,9 +23,19 @@ from bstdg.snn.spike_stats import spike_statistics, statistic_names
 
 STAGES = ("train", "val", "test")
 REVIVAL_MODES = ("incoming", "full")
-# scheduler arguments that hold its length; the first one a scheduler takes and the config
-# leaves unset is filled with the run's length (CosineAnnealingLR; PolynomialLR, LinearLR)
-RUN_LENGTH_ARGS = ("T_max", "total_iters")
+
+
+def run_length_arg(scheduler: Callable[..., Any]) -> str | None:
+    """The argument of a scheduler class that the run's length fills when the config leaves
+    it unset: ``T_max`` of any scheduler that takes one (CosineAnnealingLR), ``total_iters``
+    of PolynomialLR (a decay to 0 whose natural end is the run's). LinearLR and ConstantLR
+    also take ``total_iters``, but as the length of a warm-up or hold (5 steps unless set):
+    they keep torch's default."""
+    if "T_max" in inspect.signature(scheduler).parameters:
+        return "T_max"
+    if isinstance(scheduler, type) and issubclass(scheduler, torch.optim.lr_scheduler.PolynomialLR):
+        return "total_iters"
+    return None
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -71,7 +81,7 @@ class SpikingClassifier(pl.LightningModule):
     towards the firing rate ``homeostasis_target``
     (:func:`~bstdg.snn.homeostasis.homeostatic_threshold_step_`).
     A scheduler partial without its length (``T_max`` of CosineAnnealingLR, ``total_iters``
-    of PolynomialLR or LinearLR) gets the run's length in steps or epochs
+    of PolynomialLR; :func:`run_length_arg`) gets the run's length in steps or epochs
     (``scheduler_interval``).
 
     ``run_config`` (plain dicts: the run's data, encoder, model, loss, seed, run name) is
@@ -340,12 +350,14 @@ class SpikingClassifier(pl.LightningModule):
         return int(dead.sum())
 
     def _run_length(self, interval: str) -> int:
-        """The run's length in optimiser steps or epochs, for schedulers without T_max."""
+        """The run's length in optimiser steps or epochs, for a schedule that spans it."""
         steps = self.trainer.estimated_stepping_batches
         if steps == float("inf") or steps <= 0:
+            target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
+            name = run_length_arg(target) or "T_max"
             raise ValueError(
                 "the learning-rate schedule spans the run, but this run has no bounded length: "
-                "set trainer.max_epochs or trainer.max_steps, or fix model.scheduler.T_max"
+                f"set trainer.max_epochs or trainer.max_steps, or fix model.scheduler.{name}"
             )
         if interval == "step":
             return int(steps)
@@ -381,9 +393,9 @@ class SpikingClassifier(pl.LightningModule):
         self, run_length: Callable[[], int]
     ) -> tuple[torch.optim.Optimizer, Any]:
         """The configured optimiser over this model's parameters and its scheduler (None
-        without one). A scheduler partial without its length (``RUN_LENGTH_ARGS``) spans
-        ``run_length()`` steps or epochs (``scheduler_interval``); ``run_length`` is called
-        only then."""
+        without one). A scheduler partial without its length (:func:`run_length_arg`)
+        spans ``run_length()`` steps or epochs (``scheduler_interval``); ``run_length`` is
+        called only then."""
         if self.optimizer_factory is None:
             raise ValueError(
                 "this model has no optimizer (its run_config has no model.optimizer): pass "
@@ -395,10 +407,8 @@ class SpikingClassifier(pl.LightningModule):
         kwargs: dict[str, Any] = {}
         target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
         fixed = getattr(self.scheduler_factory, "keywords", {})
-        params = inspect.signature(target).parameters
-        for name in RUN_LENGTH_ARGS:
-            if name in params and name not in fixed:
-                # the schedule spans the whole run unless the config fixes its length
-                kwargs[name] = run_length()
-                break
+        name = run_length_arg(target)
+        if name is not None and name not in fixed:
+            # the schedule spans the whole run unless the config fixes its length
+            kwargs[name] = run_length()
         return optimizer, self.scheduler_factory(optimizer=optimizer, **kwargs)

@@ -109,7 +109,9 @@ class _NumpyRelativeTargetMSE(torch.autograd.Function):
     on the CPU their dispatch cost 9-15 % of a batch-64 MNIST training step (paired runs
     of the ``bstdg-bench`` step), numpy's about a tenth of that. half_sum:
     L = sum (t - T)^2 / (2 B T^2), dL/dt = (t - T) / (B T^2); mse: L = mean (t - T)^2,
-    dL/dt = 2 (t - T) / (B K)."""
+    dL/dt = 2 (t - T) / (B K) (the targets T are constants, as in the torch version; with
+    ``create_graph`` the gradient is built from ``times`` so that it differentiates again).
+    torch.func transforms and torch.compile graphs stop at it."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -117,17 +119,27 @@ class _NumpyRelativeTargetMSE(torch.autograd.Function):
         T: int, gamma: float, variant: str, reduction: str,
     ) -> torch.Tensor:
         t = times.detach().numpy()
-        diff = t - relative_targets_numpy(t, labels.numpy(), T, gamma, variant)
+        target = relative_targets_numpy(t, labels.numpy(), T, gamma, variant)
+        diff = t - target
         scale = 1.0 / diff.size if reduction == "mse" else 0.5 / (T * T * t.shape[0])
         flat = diff.reshape(-1)
-        ctx.grad = torch.from_numpy(diff * np.float32(2.0 * scale))
+        if ctx.needs_input_grad[0]:
+            ctx.grad_scale = 2.0 * scale
+            ctx.grad = torch.from_numpy(diff * np.float32(ctx.grad_scale))
+            ctx.target = torch.from_numpy(target)
+            ctx.save_for_backward(times)
         return torch.tensor(scale * float(np.dot(flat, flat)), dtype=times.dtype)
 
     @staticmethod
     def backward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx, grad_out: torch.Tensor
     ) -> tuple[torch.Tensor, None, None, None, None, None]:
-        return ctx.grad * grad_out, None, None, None, None, None
+        if torch.is_grad_enabled():  # create_graph: the same gradient as a function of times
+            (times,) = ctx.saved_tensors
+            grad = (times - ctx.target) * ctx.grad_scale * grad_out
+        else:
+            grad = ctx.grad * grad_out
+        return grad, None, None, None, None, None
 
 
 def ce_neg_time(

@@ -11,6 +11,7 @@ import pytorch_lightning
 import torch
 
 from bstdg.eval import evaluate
+from bstdg.lit.module import run_length_arg
 from bstdg.train import train
 from bstdg.utils.task import run_task
 from helpers.hydra_compose import SYNTHETIC
@@ -71,9 +72,28 @@ def test_polynomial_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> No
     assert trainer.optimizers[0].param_groups[0]["lr"] == 0.0
 
 
+def test_only_schedules_that_end_with_the_run_get_its_length() -> None:
+    sched = torch.optim.lr_scheduler
+    assert run_length_arg(sched.CosineAnnealingLR) == "T_max"
+    assert run_length_arg(sched.PolynomialLR) == "total_iters"
+    # warm-up / hold lengths keep torch's default of 5 steps
+    for cls in (sched.LinearLR, sched.ConstantLR, sched.StepLR, sched.ExponentialLR):
+        assert run_length_arg(cls) is None, cls.__name__
+
+
+def test_a_warm_up_keeps_its_own_length(make_cfg, tmp_path: Path) -> None:
+    _, objects = train(make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "test=false",
+                                "model.scheduler._target_=torch.optim.lr_scheduler.LinearLR"))
+    (config,) = objects["trainer"].lr_scheduler_configs
+    assert config.scheduler.total_iters == 5
+
+
 def test_unbounded_run_with_a_run_long_schedule_is_refused(make_cfg) -> None:
-    with pytest.raises(ValueError, match="no bounded length"):
+    with pytest.raises(ValueError, match="no bounded length.*model.scheduler.T_max"):
         train(make_cfg(*SYNTHETIC, "trainer.max_epochs=-1"))
+    with pytest.raises(ValueError, match="no bounded length.*model.scheduler.total_iters"):
+        train(make_cfg(*SYNTHETIC, "trainer.max_epochs=-1",
+                       "model.scheduler._target_=torch.optim.lr_scheduler.PolynomialLR"))
 
 
 def test_same_seed_same_metrics(make_cfg, tmp_path: Path) -> None:
