@@ -10,6 +10,18 @@ TARGET_VARIANTS = ("s4nn", "bs4nn", "sstdp")
 REDUCTIONS = ("half_sum", "mse")
 
 
+def _check_target_options(gamma: float, variant: str) -> None:
+    if variant not in TARGET_VARIANTS:
+        raise ValueError(f"unknown target variant {variant!r}; valid: {', '.join(TARGET_VARIANTS)}")
+    if gamma <= 0:
+        raise ValueError(f"gamma must be > 0 time steps, got {gamma}")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+
+
 def relative_targets(
     times: torch.Tensor, labels: torch.Tensor, T: int, gamma: float, variant: str = "s4nn"
 ) -> torch.Tensor:
@@ -20,10 +32,7 @@ def relative_targets(
     T_label = T - gamma (others T), bs4nn sets all targets to T (no error signal).
     sstdp: tau := T - gamma when tau = T; T_k = min(max(t_k, tau + gamma), T), T_label = tau.
     """
-    if variant not in TARGET_VARIANTS:
-        raise ValueError(f"unknown target variant {variant!r}; valid: {', '.join(TARGET_VARIANTS)}")
-    if gamma <= 0:
-        raise ValueError(f"gamma must be > 0 time steps, got {gamma}")
+    _check_target_options(gamma, variant)
     t = times.detach().float()
     tau = t.min(dim=1, keepdim=True).values
     silent = tau == T
@@ -54,11 +63,9 @@ def relative_target_mse(
     (S4NN/BS4NN's e_k = (T_k - t_k) / T); ``mse``: L = mean_{b,k} (t_k - T_k)^2, SSTDP's
     ``F.mse_loss``. Per-sample normalised rules see the same direction either way; the scale
     only matters against the rule's ``eps``."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+    _check_reduction(reduction)
     if _numpy_path(times, labels):
-        if variant not in TARGET_VARIANTS or gamma <= 0:
-            relative_targets(times, labels, T, gamma, variant)  # raises the option's error
+        _check_target_options(gamma, variant)
         return _NumpyRelativeTargetMSE.apply(times, labels, T, float(gamma), variant, reduction)
     target = relative_targets(times, labels, T, gamma, variant)
     if reduction == "mse":
@@ -85,6 +92,7 @@ def relative_targets_numpy(
 ) -> np.ndarray:
     """:func:`relative_targets` on numpy arrays (float32 times (B, K), int labels (B,)):
     the same targets, value for value (tested against it)."""
+    _check_target_options(gamma, variant)
     tau = t.min(axis=1, keepdims=True)
     silent = tau[:, 0] == T
     if variant == "sstdp":
@@ -157,9 +165,8 @@ class RelativeTargetMSE:
     def __init__(
         self, gamma: float = 3.0, variant: str = "s4nn", reduction: str = "half_sum"
     ) -> None:
-        relative_targets(torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), 4, gamma, variant)
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+        _check_target_options(gamma, variant)
+        _check_reduction(reduction)
         self.gamma, self.variant, self.reduction = gamma, variant, reduction
 
     def __call__(self, times: torch.Tensor, labels: torch.Tensor, T: int) -> torch.Tensor:
