@@ -349,12 +349,15 @@ class SpikingClassifier(pl.LightningModule):
                 zero_optimizer_state_(optimizer, param, index)
         return int(dead.sum())
 
+    def _scheduler_length_arg(self) -> str | None:
+        """:func:`run_length_arg` of the configured scheduler (a class or a partial of one)."""
+        return run_length_arg(getattr(self.scheduler_factory, "func", self.scheduler_factory))
+
     def _run_length(self, interval: str) -> int:
         """The run's length in optimiser steps or epochs, for a schedule that spans it."""
         steps = self.trainer.estimated_stepping_batches
         if steps == float("inf") or steps <= 0:
-            target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
-            name = run_length_arg(target) or "T_max"
+            name = self._scheduler_length_arg() or "T_max"
             raise ValueError(
                 "the learning-rate schedule spans the run, but this run has no bounded length: "
                 f"set trainer.max_epochs or trainer.max_steps, or fix model.scheduler.{name}"
@@ -405,9 +408,8 @@ class SpikingClassifier(pl.LightningModule):
         if self.scheduler_factory is None:
             return optimizer, None
         kwargs: dict[str, Any] = {}
-        target = getattr(self.scheduler_factory, "func", self.scheduler_factory)
         fixed = getattr(self.scheduler_factory, "keywords", {})
-        name = run_length_arg(target)
+        name = self._scheduler_length_arg()
         if name is not None and name not in fixed:
             # the schedule spans the whole run unless the config fixes its length
             kwargs[name] = run_length()
