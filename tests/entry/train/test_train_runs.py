@@ -61,7 +61,7 @@ def test_cosine_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> None:
 
 
 def test_polynomial_schedule_spans_the_whole_run(make_cfg, tmp_path: Path) -> None:
-    # total_iters (PolynomialLR, LinearLR) is filled like T_max: lr reaches 0 at the last step
+    # PolynomialLR's total_iters is filled like T_max: lr reaches 0 at the last step
     _, objects = train(make_cfg(*SYNTHETIC, "trainer.max_epochs=2", "test=false",
                                 "model.scheduler._target_=torch.optim.lr_scheduler.PolynomialLR",
                                 "+model.scheduler.power=2.0"))
