@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,21 @@ def run_length_arg(scheduler: Callable[..., Any]) -> str | None:
     if isinstance(scheduler, type) and issubclass(scheduler, torch.optim.lr_scheduler.PolynomialLR):
         return "total_iters"
     return None
+
+
+def _layer_lr_scale(scale: Sequence[float] | None, n_layers: int) -> list[float] | None:
+    """``layer_lr_scale`` checked: null, or one finite factor > 0 per layer."""
+    if scale is None:
+        return None
+    values = list(scale) if not isinstance(scale, (int, float)) else [scale]
+    if len(values) != n_layers or not all(
+        isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values
+    ):
+        raise ValueError(
+            f"layer_lr_scale needs one finite factor > 0 per layer ({n_layers}: hidden "
+            f"layers, then the output layer), e.g. {[1.0] * n_layers}, or null; got {scale!r}"
+        )
+    return [float(v) for v in values]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -82,7 +97,8 @@ class SpikingClassifier(pl.LightningModule):
     (:func:`~bstdg.snn.homeostasis.homeostatic_threshold_step_`).
     A scheduler partial without its length (``T_max`` of CosineAnnealingLR, ``total_iters``
     of PolynomialLR; :func:`run_length_arg`) gets the run's length in steps or epochs
-    (``scheduler_interval``).
+    (``scheduler_interval``). ``layer_lr_scale`` (one factor per layer, hidden first) gives
+    each layer its own learning rate, the optimiser's ``lr`` times the factor.
 
     ``run_config`` (plain dicts: the run's data, encoder, model, loss, seed, run name) is
     stored in the checkpoint, so that ``SpikingClassifier.load_from_checkpoint(path)`` and
@@ -108,9 +124,11 @@ class SpikingClassifier(pl.LightningModule):
         stop_on_silence: bool = True,
         threshold_homeostasis: float = 0.0,
         homeostasis_target: float = 0.1,
+        layer_lr_scale: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         run_config = _plain(run_config)  # stored as plain values (weights_only loading)
+        layer_lr_scale = _plain(layer_lr_scale)
         self.save_hyperparameters(
             logger=False, ignore=["net", "encoder", "loss", "optimizer", "scheduler"]
         )
@@ -169,6 +187,7 @@ class SpikingClassifier(pl.LightningModule):
             )
         self.threshold_homeostasis = float(threshold_homeostasis)
         self.homeostasis_target = float(homeostasis_target)
+        self.layer_lr_scale = _layer_lr_scale(layer_lr_scale, len(self.net.layers))
         self._hidden_fired: list[torch.Tensor] = []  # this training batch's, for homeostasis
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
@@ -369,6 +388,25 @@ class SpikingClassifier(pl.LightningModule):
         per_epoch = max(1, int(self.trainer.num_training_batches))
         return max(1, -(-int(steps) // per_epoch))
 
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """The optimiser's parameter groups: all parameters in one group, or with
+        ``layer_lr_scale`` one group per layer whose rate is the optimiser's ``lr`` times the
+        layer's factor (then any other parameter at ``lr``)."""
+        if self.layer_lr_scale is None:
+            return [{"params": list(self.parameters())}]
+        lr = getattr(self.optimizer_factory, "keywords", {}).get("lr")
+        if lr is None:
+            raise ValueError(
+                "model.layer_lr_scale multiplies the optimiser's learning rate, but "
+                "model.optimizer sets no lr: add model.optimizer.lr (or "
+                "model.layer_lr_scale=null)"
+            )
+        groups = [{"params": list(layer.parameters()), "lr": lr * scale}
+                  for layer, scale in zip(self.net.layers, self.layer_lr_scale)]
+        grouped = {id(p) for group in groups for p in group["params"]}
+        rest = [p for p in self.parameters() if id(p) not in grouped]
+        return groups + ([{"params": rest}] if rest else [])
+
     def configure_optimizers(self) -> Any:
         trainer = self._trainer  # None when called outside a Trainer
         if self.net.has_step_rules and trainer is not None and trainer.accumulate_grad_batches != 1:
@@ -404,7 +442,7 @@ class SpikingClassifier(pl.LightningModule):
                 "this model has no optimizer (its run_config has no model.optimizer): pass "
                 "optimizer= when building it to train it"
             )
-        optimizer = self.optimizer_factory(params=self.parameters())
+        optimizer = self.optimizer_factory(params=self._param_groups())
         if self.scheduler_factory is None:
             return optimizer, None
         kwargs: dict[str, Any] = {}

@@ -227,8 +227,8 @@ class NetOutput(NamedTuple):
         return self.times[:-1]
 
 
-def _per_layer(value: float | Sequence[float], n_layers: int, name: str) -> list:
-    if isinstance(value, (int, float)):
+def _per_layer(value: float | Sequence[float] | None, n_layers: int, name: str) -> list:
+    if value is None or isinstance(value, (int, float)):
         return [value] * n_layers
     values = list(value)
     if len(values) != n_layers:
@@ -239,8 +239,8 @@ def _per_layer(value: float | Sequence[float], n_layers: int, name: str) -> list
 class SpikingNet(nn.Module):
     """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes.
 
-    ``fact_init`` / ``fact_lr`` (one value or one per layer) and ``window_trim`` go to every
-    layer (see :class:`SpikingLinear`). ``fallback_offset`` k makes ``NetOutput.v_end`` the
+    ``fact_init`` / ``fact_lr`` / ``latent_clip`` (one value or one per layer) and
+    ``window_trim`` go to every layer (see :class:`SpikingLinear`). ``fallback_offset`` k makes ``NetOutput.v_end`` the
     output potentials V(T - k), which decide a sample with no output spike (fallback
     ``max_potential``): 1 is the window end, S4NN and BS4NN read V(T - 3).
     ``hidden_dropout`` p silences each hidden spike with probability p in training mode
@@ -263,7 +263,7 @@ class SpikingNet(nn.Module):
         delay: int = 1,
         rule: GradientRule | Mapping | None = None,
         init_range: Sequence[float] | Sequence[Sequence[float]] = ((-2.5, 2.5), (-24.0, 24.0)),
-        latent_clip: float | None = None,
+        latent_clip: float | Sequence[float | None] | None = None,
         backend: str = "auto",
         fact_init: float | Sequence[float] = 5.0,
         fact_lr: float | Sequence[float] = 0.01,
@@ -303,6 +303,7 @@ class SpikingNet(nn.Module):
         thetas = _per_layer(threshold_init, n_layers, "threshold_init")
         facts = _per_layer(fact_init, n_layers, "fact_init")
         fact_lrs = _per_layer(fact_lr, n_layers, "fact_lr")
+        clips = _per_layer(latent_clip, n_layers, "latent_clip")
         self.T = T
         self.sizes = sizes
         self.fallback_offset = int(fallback_offset)
@@ -318,7 +319,7 @@ class SpikingNet(nn.Module):
                 delay,
                 rule,
                 ranges[k],
-                latent_clip,
+                clips[k],
                 backend,
                 fact_init=facts[k],
                 fact_lr=fact_lrs[k],

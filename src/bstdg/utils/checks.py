@@ -26,7 +26,9 @@ RANGES: dict[str, str] = {
         "finite [low, high] with low < high, one pair per layer "
         "(e.g. [[-1.5, 3.5], [-24.0, 24.0]])"
     ),
-    "model.net.latent_clip": "a finite number > 0, or null for no clip",
+    "model.net.latent_clip": (
+        "a finite number > 0, or null for no clip; or one such entry per layer (e.g. [4.0, null])"
+    ),
     "model.net.fact_init": "a finite number > 0",
     "model.net.fact_lr": "a finite number >= 0",
     "model.net.rule.tau": "a finite number of time steps > 0, or null (tau_fraction * T)",
@@ -40,6 +42,7 @@ RANGES: dict[str, str] = {
     "model.optimizer.weight_decay": "a finite number >= 0",
     "model.threshold_homeostasis": "a finite rate >= 0 (0 = off)",
     "model.homeostasis_target": "a firing rate in (0, 1) (e.g. 0.1)",
+    "model.layer_lr_scale": "null, or one finite factor > 0 per layer (e.g. [1.0, 4.0])",
     "loss.gamma": "a finite target gap in steps (e.g. 3.0)",
     "loss.temperature": "a finite number > 0",
 }
