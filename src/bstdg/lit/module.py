@@ -402,7 +402,7 @@ class SpikingClassifier(pl.LightningModule):
                 "model.layer_lr_scale=null)"
             )
         groups = [{"params": list(layer.parameters()), "lr": lr * scale}
-                  for layer, scale in zip(self.net.layers, self.layer_lr_scale)]
+                  for layer, scale in zip(self.net.layers, self.layer_lr_scale, strict=True)]
         grouped = {id(p) for group in groups for p in group["params"]}
         rest = [p for p in self.parameters() if id(p) not in grouped]
         return groups + ([{"params": rest}] if rest else [])

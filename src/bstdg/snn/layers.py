@@ -240,9 +240,10 @@ class SpikingNet(nn.Module):
     """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes.
 
     ``fact_init`` / ``fact_lr`` / ``latent_clip`` (one value or one per layer) and
-    ``window_trim`` go to every layer (see :class:`SpikingLinear`). ``fallback_offset`` k makes ``NetOutput.v_end`` the
-    output potentials V(T - k), which decide a sample with no output spike (fallback
-    ``max_potential``): 1 is the window end, S4NN and BS4NN read V(T - 3).
+    ``window_trim`` go to every layer (see :class:`SpikingLinear`). ``fallback_offset`` k
+    makes ``NetOutput.v_end`` the output potentials V(T - k), which decide a sample with no
+    output spike (fallback ``max_potential``): 1 is the window end, S4NN and BS4NN read
+    V(T - 3).
     ``hidden_dropout`` p silences each hidden spike with probability p in training mode
     (t_j := T for the next layer, so a dropped neuron also gets no error; ``NetOutput.times``
     keeps the layer's own spikes, which the firing statistics count); ``input_dropout`` p
