@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from bstdg.lit.module import SpikingClassifier
 from bstdg.snn import SpikingNet
 from bstdg.train import train
 from bstdg.utils.checks import ConfigValueError
@@ -26,6 +27,11 @@ def test_each_layer_trains_at_its_own_rate(make_cfg, tmp_path: Path) -> None:
     lr = optimizer.defaults["lr"]
     assert [g["initial_lr"] for g in optimizer.param_groups] == pytest.approx([0.5 * lr, 4 * lr])
     assert all(g["lr"] == 0.0 for g in optimizer.param_groups)  # the cosine decays both
+    # the factors are stored as plain values: a weights-only checkpoint load rebuilds them
+    loaded = SpikingClassifier.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
+    assert loaded.layer_lr_scale == [0.5, 4.0]
+    assert [g["lr"] for g in loaded.optimizer_and_scheduler(lambda: 10)[0].param_groups] == \
+        pytest.approx([0.5 * lr, 4 * lr])
 
 
 def test_layer_rates_without_a_scheduler(make_cfg, tmp_path: Path) -> None:
