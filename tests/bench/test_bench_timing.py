@@ -3,12 +3,12 @@ per repeat. Fake runners record calls; nothing here asserts a speed."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import pytest
 import torch
 
+from bstdg.bench import timing
 from bstdg.bench.report import headline_ratios, per_repeat_ratios
 from bstdg.bench.timing import Setting, measure
 
@@ -16,18 +16,30 @@ CPU = torch.device("cpu")
 
 
 @dataclass
+class FakeClock:
+    """A perf_counter that moves only when a fake runner works (no sleep, no load effects)."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
 class FakeRunner:
     name: str
     log: list[str]
-    sleep_s: float = 0.0
+    step_s: float = 0.0
     early_exit: bool = False
     passes: dict[str, int] = field(default_factory=dict)
+    clock: FakeClock | None = None
 
     def _call(self, kind: str, lo: int) -> None:
         if lo == 0:
             self.passes[kind] = self.passes.get(kind, 0) + 1
             self.log.append(f"{self.name}.{kind}")
-        time.sleep(self.sleep_s)
+        if self.clock is not None:
+            self.clock.now += self.step_s
 
     def train_batch(self, lo: int, hi: int) -> None:
         self._call("train", lo)
@@ -54,13 +66,17 @@ def test_repeats_are_interleaved_across_settings() -> None:
     assert out["a"]["train"]["extrapolated"] and out["a"]["train"]["samples_measured"] == 8
 
 
-def test_each_timing_runs_whole_passes_for_at_least_min_seconds() -> None:
-    runner = FakeRunner("a", [], sleep_s=0.002)
+def test_each_timing_runs_whole_passes_for_at_least_min_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(timing.time, "perf_counter", clock)
+    runner = FakeRunner("a", [], step_s=2.0**-7, clock=clock)
     measure({"a": Setting(runner, 4, 4, 4)}, repeats=1, batch=4, epoch_samples=4, device=CPU,
-            min_seconds=0.02, warmup_batches=1)
-    # one warm-up pass each, then >= 0.02 s of 2 ms passes
-    assert runner.passes["train"] >= 1 + 5 and runner.passes["infer"] >= 1 + 5
-    quick = FakeRunner("b", [])
+            min_seconds=2.0**-5, warmup_batches=1)
+    # one warm-up pass each, then whole passes of 2^-7 s until 2^-5 s: exactly four
+    assert runner.passes == {"train": 1 + 4, "infer": 1 + 4}
+    quick = FakeRunner("b", [], step_s=2.0**-7, clock=clock)
     measure({"b": Setting(quick, 4, 4, 4)}, repeats=3, batch=4, epoch_samples=4, device=CPU,
             min_seconds=0.0, warmup_batches=1)
     assert quick.passes == {"train": 1 + 3, "infer": 1 + 3}
