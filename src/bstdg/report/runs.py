@@ -68,10 +68,24 @@ def skip_reason(record: dict[str, Any]) -> str | None:
     return None
 
 
+def _canonical(value: Any) -> Any:
+    """Integral floats inside lists and dicts as ints: ``[1.0, 2.0]`` from a YAML default and
+    ``[1, 2]`` from a command-line override are the same setting (as 2.0 and 2 are for a
+    scalar, which pandas compares as numbers)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    return value
+
+
 def _hashable(value: Any) -> Any:
-    """Lists and dicts as compact JSON text, so that they can be grouped and compared."""
+    """Lists and dicts as compact JSON text (integral floats in them written as ints), so
+    that they can be grouped and compared."""
     if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
+        return json.dumps(_canonical(value), separators=(",", ":"))
     return value
 
 

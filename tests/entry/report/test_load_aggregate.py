@@ -67,6 +67,17 @@ def test_aggregate_statistics_are_exact(sweep: Path) -> None:
     assert "time/epoch_s mean" not in table  # only the metrics that runs have
 
 
+def test_a_list_setting_groups_alike_from_yaml_and_command_line(tmp_path: Path) -> None:
+    # [1.0, 2.0] (a YAML default) and [1, 2] (an override) are one setting; [1, 4] is not
+    root = tmp_path / "runs"
+    for name, seed, scale in (("0", 1, [1, 2]), ("1", 2, [1.0, 2.0]), ("2", 1, [1, 4.0])):
+        write_run(root, name, **finished(seed, 16, 0.5 + seed / 10, 10.0,
+                                         **{"cfg/model.layer_lr_scale": scale}))
+    table = aggregate(load_runs(root)).set_index("cfg/model.layer_lr_scale")
+    assert sorted(table.index) == ["[1,2]", "[1,4]"]
+    assert table.loc["[1,2]", "n"] == 2 and table.loc["[1,2]", "seeds"] == "1,2"
+
+
 def test_explicit_grouping_and_metrics(sweep: Path) -> None:
     table = aggregate(load_runs(sweep), by=["experiment"], metrics=["test/acc"])
     assert len(table) == 1 and table.loc[0, "n"] == 4
