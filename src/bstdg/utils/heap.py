@@ -1,0 +1,57 @@
+"""Keep freed heap memory for reuse (glibc ``mallopt``), so a training step gets no fresh pages.
+
+glibc returns a large freed block to the kernel, either because it was mapped on its own
+(``M_MMAP_THRESHOLD``) or because it ended the heap above ``M_TRIM_THRESHOLD``. The next
+allocation of that size is then served by fresh pages, and each page costs a page fault that
+the kernel zeroes on first touch. A training step frees and reallocates the same buffers
+every time (the weight gradient autograd hands to the optimiser, the optimiser's
+temporaries): one ``mnist_bstdg`` step (784-600-10, batch 32, fused Adam) took 880 minor page
+faults, about 3.5 MB of fresh pages, 420 in the backward and 460 in the optimiser step.
+With both thresholds raised it took none. The 784-400-10 net of ``bstdg-bench`` took 2.
+
+The setting is process-wide and stays for the life of the process: once set, glibc no longer
+adapts the thresholds, and no call gives that adaptive mode back. A process that has freed
+memory keeps up to ``trim_threshold`` of it instead of returning it to the system.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import platform
+
+# mallopt parameter numbers (glibc's malloc.h)
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+# Blocks below this come from the heap. 32 MiB is glibc's largest accepted value on 64-bit
+# (a larger one makes mallopt fail); blocks above it are rare and costly enough per use.
+MMAP_THRESHOLD = 32 << 20
+# Free memory at the heap's end kept before the heap is trimmed.
+TRIM_THRESHOLD = 128 << 20
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library if it is glibc (the only one with these ``mallopt`` parameters)."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    libc = ctypes.CDLL(name)
+    return libc if hasattr(libc, "mallopt") else None
+
+
+def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD,
+                      trim_threshold: int = TRIM_THRESHOLD) -> bool:
+    """Serve blocks below ``mmap_threshold`` bytes from the heap and keep up to
+    ``trim_threshold`` bytes of freed heap (see the module docstring). Returns whether glibc
+    accepted both settings; False (nothing changed) on another C library."""
+    if mmap_threshold < 0 or trim_threshold < 0:
+        raise ValueError(f"thresholds must be >= 0 bytes, got mmap_threshold={mmap_threshold}, "
+                         f"trim_threshold={trim_threshold}")
+    libc = _glibc()
+    if libc is None:
+        return False
+    mmap_ok = bool(libc.mallopt(M_MMAP_THRESHOLD, ctypes.c_int(mmap_threshold)))
+    trim_ok = bool(libc.mallopt(M_TRIM_THRESHOLD, ctypes.c_int(trim_threshold)))
+    return mmap_ok and trim_ok
