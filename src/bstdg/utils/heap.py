@@ -5,9 +5,10 @@ glibc returns a large freed block to the kernel, either because it was mapped on
 allocation of that size is then served by fresh pages, and each page costs a page fault that
 the kernel zeroes on first touch. A training step frees and reallocates the same buffers
 every time (the weight gradient autograd hands to the optimiser, the optimiser's
-temporaries): one ``mnist_bstdg`` step (784-600-10, batch 32, fused Adam) took 880 minor page
-faults, about 3.5 MB of fresh pages, 420 in the backward and 460 in the optimiser step.
-With both thresholds raised it took none. The 784-400-10 net of ``bstdg-bench`` took 2.
+temporaries). A ``mnist_bstdg`` step (784-600-10, batch 32, fused Adam), one thread, took
+880 minor page faults from a fresh model (about 3.5 MB of fresh pages: 420 in the backward,
+460 in the optimiser step) and 460-620 from its epoch-30 checkpoint; with both thresholds
+raised it took none. The 784-400-10 net of ``bstdg-bench`` took 2.
 
 The setting is process-wide and stays for the life of the process: once set, glibc no longer
 adapts the thresholds, and no call gives that adaptive mode back. A process that has freed

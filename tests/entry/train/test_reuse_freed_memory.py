@@ -49,7 +49,7 @@ def _second_allocation_faults(mode: str) -> int:
 
 @pytest.mark.skipif(not GLIBC, reason="the allocator setting is glibc's")
 def test_a_freed_block_is_reused_without_fresh_pages() -> None:
-    # a training step frees and reallocates its gradient buffers the same way (880 faults
+    # a training step frees and reallocates its gradient buffers the same way (460-880 faults
     # per mnist_bstdg step with glibc's defaults, none kept: bstdg.utils.heap)
     assert _second_allocation_faults("keep") == 0
 
