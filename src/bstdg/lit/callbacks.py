@@ -58,9 +58,9 @@ class ReuseFreedMemory(pl.Callback):
     Every training step frees and reallocates buffers of the weights' size (the gradient
     autograd hands to the optimiser, fused Adam's temporaries). With glibc's defaults the
     larger ones went back to the kernel and came back as fresh pages: 460-880 minor page
-    faults per ``mnist_bstdg`` step (784-600-10, batch 32), none with this callback. The setting is
-    process-wide and stays after ``fit`` (glibc has no way back to its adaptive mode); on
-    another C library the callback does nothing.
+    faults per ``mnist_bstdg`` step (784-600-10, batch 32), none with this callback. The
+    setting is process-wide and stays after ``fit`` (glibc has no way back to its adaptive
+    mode); on another C library the callback does nothing (``applied`` stays False).
     """
 
     def __init__(self, mmap_threshold: int = MMAP_THRESHOLD,

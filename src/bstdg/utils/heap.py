@@ -24,8 +24,8 @@ import platform
 # mallopt parameter numbers (glibc's malloc.h)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-# Blocks below this come from the heap. 32 MiB is glibc's largest accepted value on 64-bit
-# (a larger one makes mallopt fail); blocks above it are rare and costly enough per use.
+# Blocks below this come from the heap: 32 MiB, the cap of glibc's own adaptive threshold on
+# 64-bit systems (DEFAULT_MMAP_THRESHOLD_MAX); larger blocks are still mapped on their own.
 MMAP_THRESHOLD = 32 << 20
 # Free memory at the heap's end kept before the heap is trimmed.
 TRIM_THRESHOLD = 128 << 20
@@ -45,14 +45,19 @@ def _glibc() -> ctypes.CDLL | None:
 def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD,
                       trim_threshold: int = TRIM_THRESHOLD) -> bool:
     """Serve blocks below ``mmap_threshold`` bytes from the heap and keep up to
-    ``trim_threshold`` bytes of freed heap (see the module docstring). Returns whether glibc
-    accepted both settings; False (nothing changed) on another C library."""
-    if mmap_threshold < 0 or trim_threshold < 0:
-        raise ValueError(f"thresholds must be >= 0 bytes, got mmap_threshold={mmap_threshold}, "
-                         f"trim_threshold={trim_threshold}")
+    ``trim_threshold`` bytes of freed heap (see the module docstring). Returns True once
+    glibc has both settings, False (nothing changed) on another C library; a value glibc
+    refuses raises ValueError."""
+    settings = (("mmap_threshold", M_MMAP_THRESHOLD, mmap_threshold, MMAP_THRESHOLD),
+                ("trim_threshold", M_TRIM_THRESHOLD, trim_threshold, TRIM_THRESHOLD))
+    for name, _, value, _ in settings:
+        if not 0 <= value < 2**31:
+            raise ValueError(f"{name} must be a byte count in [0, 2**31), got {value}")
     libc = _glibc()
     if libc is None:
         return False
-    mmap_ok = bool(libc.mallopt(M_MMAP_THRESHOLD, ctypes.c_int(mmap_threshold)))
-    trim_ok = bool(libc.mallopt(M_TRIM_THRESHOLD, ctypes.c_int(trim_threshold)))
-    return mmap_ok and trim_ok
+    for name, param, value, default in settings:
+        if not libc.mallopt(param, ctypes.c_int(value)):
+            raise ValueError(f"glibc refused {name}={value} (mallopt returned 0); the default "
+                             f"is {default}")
+    return True

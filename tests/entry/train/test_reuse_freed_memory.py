@@ -54,9 +54,22 @@ def test_a_freed_block_is_reused_without_fresh_pages() -> None:
     assert _second_allocation_faults("keep") == 0
 
 
-def test_thresholds_must_be_byte_counts() -> None:
-    with pytest.raises(ValueError, match="thresholds must be >= 0 bytes"):
-        heap.keep_freed_memory(mmap_threshold=-1)
+@pytest.mark.parametrize("kwargs", [{"mmap_threshold": -1}, {"trim_threshold": 2**31}])
+def test_thresholds_must_be_byte_counts(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="must be a byte count in"):
+        heap.keep_freed_memory(**kwargs)
+
+
+class _RefusingLibc:
+    @staticmethod
+    def mallopt(param: int, value: Any) -> int:
+        return 0
+
+
+def test_a_threshold_glibc_refuses_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heap, "_glibc", _RefusingLibc)
+    with pytest.raises(ValueError, match="glibc refused mmap_threshold=1048576"):
+        heap.keep_freed_memory(mmap_threshold=1 << 20)
 
 
 def test_another_c_library_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
