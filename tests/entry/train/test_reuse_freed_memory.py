@@ -3,23 +3,20 @@ handed back to the kernel and faulted in again as fresh pages."""
 
 from __future__ import annotations
 
-import platform
 import subprocess
 import sys
 import textwrap
 from typing import Any
 
 import pytest
-import pytorch_lightning as pl
-import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 from bstdg.lit import callbacks as callbacks_module
 from bstdg.lit.callbacks import ReuseFreedMemory
 from bstdg.utils import heap
 from helpers.hydra_compose import compose_cfg
+from helpers.tiny_fit import TinyModule, tiny_data, tiny_trainer
 
-GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+GLIBC = heap._glibc() is not None
 
 # Allocate, touch and free an 8 MB block twice; print the minor page faults of the second
 # allocation. glibc's default maps such a block on its own and unmaps it when freed, then
@@ -77,18 +74,6 @@ def test_another_c_library_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> Non
     assert heap.keep_freed_memory() is False
 
 
-class _Tiny(pl.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = torch.nn.Linear(2, 1)
-
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        return self.lin(batch[0]).pow(2).mean()
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters())
-
-
 def test_the_callback_applies_its_thresholds_when_training_starts(
         monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     calls: list[tuple[int, int]] = []
@@ -99,10 +84,7 @@ def test_the_callback_applies_its_thresholds_when_training_starts(
 
     monkeypatch.setattr(callbacks_module, "keep_freed_memory", record)
     callback = ReuseFreedMemory(mmap_threshold=1 << 20, trim_threshold=4 << 20)
-    trainer = pl.Trainer(max_epochs=1, callbacks=[callback], logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, default_root_dir=tmp_path)
-    trainer.fit(_Tiny(), DataLoader(TensorDataset(torch.ones(4, 2)), batch_size=2))
+    tiny_trainer(tmp_path, callback).fit(TinyModule(), tiny_data())
     assert calls == [(1 << 20, 4 << 20)]
     assert callback.applied
 
