@@ -9,13 +9,16 @@ Each section of the spec names its runs (run dirs, multirun dirs or globs, relat
 repository root), an optional filter and grouping, the command that produces the runs, the
 protocol, the target (free text, and optionally machine-checkable targets compared with the
 mean over seeds) and the published rows to show beside the measured ones. A section whose
-runs do not exist yet says "not run yet" with its command instead of failing.
+runs do not exist yet says "not run yet" with its command instead of failing, unless the
+document being replaced measured it: then that block is kept, marked with its generation
+date and commit (report.previous_doc). The spec's ``archive`` folder keeps a copy of every
+run's metrics.json, so that the document regenerates from a clone without ``logs/``
+(report.run_archive).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import json
 import os
 import subprocess
@@ -46,13 +49,13 @@ from bstdg.report.formatting import (
     key_header,
     mean_std,
 )
+from bstdg.report.previous_doc import PreviousSection, previous_sections
 from bstdg.report.published import published_results
+from bstdg.report.run_archive import archive_run, entry_metrics_files
 from bstdg.report.runs import (
     CFG_PREFIX,
-    GLOB_CHARS,
     RUN_DIR,
     SKIP_REASON,
-    NoRunsFoundError,
     load_runs,
     skipped_runs,
     usable_runs,
@@ -64,6 +67,8 @@ TOP_KEYS: dict[str, str] = {
     "title": "heading of the generated file (default: Measured results)",
     "intro": "free text under the heading",
     "sections": "list of sections (required)",
+    "archive": "folder (relative to the root) that keeps a copy of every run's metrics.json "
+               "the document reads, read where logs/ lacks the run (see report.run_archive)",
 }
 SECTION_KEYS: dict[str, str] = {
     "title": "section heading (required)",
@@ -172,6 +177,7 @@ class ResultsSpec:
     sections: list[Section]
     title: str = "Measured results"
     intro: str | None = None
+    archive: str | None = None
 
 
 @dataclass
@@ -184,6 +190,8 @@ class SectionResult:
     n_runs: int = 0
     problems: list[str] = field(default_factory=list)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    files: list[Path] = field(default_factory=list)
+    headline: str | None = None
 
 
 # ----------------------------------------------------------------------------- spec parsing
@@ -330,19 +338,11 @@ def load_spec(path: str | Path) -> ResultsSpec:
         raise SpecError(f"{path}: 'sections' must be a non-empty list of sections")
     return ResultsSpec(path=path, sections=[_section(s, i, path) for i, s in enumerate(sections)],
                        title=str(raw.get("title") or "Measured results"),
-                       intro=_optional_text(raw.get("intro")))
+                       intro=_optional_text(raw.get("intro")),
+                       archive=_optional_text(raw.get("archive")))
 
 
 # ----------------------------------------------------------------------------- runs
-
-
-def _expand(root: Path, entry: str) -> tuple[list[Path], bool]:
-    """The paths an entry names under ``root`` and whether any exists."""
-    path = Path(entry) if Path(entry).is_absolute() else root / entry
-    if GLOB_CHARS & set(entry):
-        matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-        return matches, bool(matches)
-    return [path], path.exists()
 
 
 def _column(runs: pd.DataFrame, key: str) -> str | None:
@@ -500,22 +500,22 @@ def _runs_text(section: Section) -> str:
     return runs + (f" (filter: {_filter_text(section.filter)})" if section.filter else "")
 
 
-def _load(section: Section, root: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Every run beneath the section's paths (empty when none) and the entries not found."""
-    found = [_expand(root, entry) for entry in section.runs]
-    missing = [entry for entry, (_, exists) in zip(section.runs, found, strict=True)
-               if not exists]
-    paths = [p for items, exists in found if exists for p in items]
-    if not paths:
-        return pd.DataFrame(), missing
-    try:
-        return load_runs(paths), missing
-    except NoRunsFoundError:
-        return pd.DataFrame(), missing
+def _load(section: Section, root: Path,
+          archive: Path | None) -> tuple[pd.DataFrame, list[str], list[Path]]:
+    """Every run of the section's entries (empty when none), the entries with no run, and
+    the metrics.json files read (under ``root``, else in ``archive``)."""
+    per_entry = [entry_metrics_files(root, entry, archive) for entry in section.runs]
+    missing = [entry for entry, files in zip(section.runs, per_entry, strict=True) if not files]
+    files = [f for found in per_entry for f in found]
+    if not files:
+        return pd.DataFrame(), missing, []
+    return load_runs(files), missing, files
 
 
-def render_section(section: Section, root: str | Path) -> SectionResult:
-    """The Markdown of one section: measured table, target, published rows, skipped runs."""
+def render_section(section: Section, root: str | Path,
+                   archive: str | Path | None = None) -> SectionResult:
+    """The Markdown of one section: measured table, target, published rows, skipped runs.
+    Runs are read under ``root`` and, where absent there, in ``archive``."""
     root = Path(root)
     head = [f"**Command:** `{section.command}`", f"**Runs:** {_runs_text(section)}"]
     if section.protocol:
@@ -528,7 +528,7 @@ def render_section(section: Section, root: str | Path) -> SectionResult:
     agg = pd.DataFrame()
     n_runs = 0
 
-    loaded, missing = _load(section, root)
+    loaded, missing, files = _load(section, root, None if archive is None else Path(archive))
     runs, absent = filter_runs(loaded, section.filter) if not loaded.empty else (loaded, [])
     if runs.empty:
         if loaded.empty:
@@ -578,7 +578,7 @@ def render_section(section: Section, root: str | Path) -> SectionResult:
         if not rows.empty:
             parts += ["**Published** (the papers' numbers, not measured here):",
                       published_table(rows)]
-    return SectionResult(section, "\n\n".join(parts), verdict, n_runs, problems, agg)
+    return SectionResult(section, "\n\n".join(parts), verdict, n_runs, problems, agg, files)
 
 
 # ----------------------------------------------------------------------------- document
@@ -623,7 +623,7 @@ def _overview(results: Sequence[SectionResult], link: str = "") -> str:
     for r in results:
         target = r.section.target or ("; ".join(t.text() for t in r.section.targets) or "–")
         rows.append([f"[{r.section.title}]({link}#{_anchor(r.section.title)})", str(r.n_runs),
-                     _headline(r.table), target, r.verdict])
+                     r.headline or _headline(r.table), target, r.verdict])
     return _md_table(["section", "finished runs", "acc / acc_ties (%)", "target", "verdict"],
                      rows)
 
@@ -647,16 +647,35 @@ class ResultsDoc:
         return [p for s in self.sections for p in s.problems]
 
 
+def _kept(result: SectionResult, previous: PreviousSection | None) -> SectionResult:
+    """``result`` itself, or, when it found no run at all and ``previous`` (the same section
+    of the document being replaced) was measured, that block, marked as kept."""
+    if previous is None or result.verdict != NOT_RUN or result.files:
+        return result
+    not_found = ", ".join(f"`{r}`" for r in result.section.runs)
+    kept = previous.kept(f"nothing at {not_found}")
+    return SectionResult(result.section, kept.markdown, kept.verdict, kept.n_runs,
+                         result.problems, headline=kept.headline)
+
+
 def results_markdown(
     spec: ResultsSpec,
     root: str | Path,
     command: str,
     now: dt.datetime | None = None,
+    previous: Mapping[str, PreviousSection] | None = None,
 ) -> ResultsDoc:
-    """The whole document: generated-by header, overview of verdicts, one section each."""
+    """The whole document: generated-by header, overview of verdicts, one section each.
+
+    Runs are read under ``root`` and in the spec's archive; a section with no run in either
+    keeps its block from ``previous`` (the document being replaced) when that was measured.
+    """
     root = Path(root)
     now = now or dt.datetime.now(dt.timezone.utc)
-    results = [render_section(s, root) for s in spec.sections]
+    archive = root / spec.archive if spec.archive else None
+    previous = previous or {}
+    results = [_kept(render_section(s, root, archive), previous.get(s.title))
+               for s in spec.sections]
     spec_rel = _relative(str(spec.path.resolve()), root.resolve())
     header = (
         f"<!-- Generated file: do not edit. Edit {spec_rel} and rerun: {command} -->\n\n"
@@ -703,19 +722,28 @@ def build_results_doc(
     now: dt.datetime | None = None,
 ) -> ResultsDoc:
     """Read the spec, render every section from the runs beneath ``root`` (default: the git
-    checkout holding the spec) and write ``out`` (when given, atomically)."""
+    checkout holding the spec) and write ``out`` (when given, atomically).
+
+    With ``out``: a section with no run here keeps its measured block from the ``out`` being
+    replaced, and, when the spec names an ``archive``, every run read from ``root`` is copied
+    into it (its metrics.json) so that a later regeneration without ``logs/`` finds it."""
     spec = load_spec(spec_path)
     root = Path(root) if root is not None else default_root(spec_path)
     if command is None:
         rel = {name: _relative(str(Path(p).resolve()), root.resolve())
                for name, p in (("spec", spec_path), ("out", out or "docs/results.md"))}
         command = DEFAULT_COMMAND.format(**rel)
-    doc = results_markdown(spec, root, command, now)
+    previous = previous_sections(out) if out is not None else {}
+    doc = results_markdown(spec, root, command, now, previous)
     if out is not None:
         out = Path(out)
         if out.is_dir():
             raise IsADirectoryError(f"the results document goes to a file (e.g. "
                                     f"docs/results.md), but {out} is a directory")
+        if spec.archive:
+            for result in doc.sections:
+                for file in result.files:
+                    archive_run(file, root, root / spec.archive)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         tmp.write_text(doc.text)
