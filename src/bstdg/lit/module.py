@@ -57,6 +57,15 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the run stops."""
 
 
+def dropout_epochs(until: float, max_epochs: int | None) -> int:
+    """The number of epochs with spike dropout: round(until * max_epochs), at least 1."""
+    if max_epochs is None or max_epochs < 1:
+        raise ValueError(f"model.dropout_until={until} is a fraction of the run, but the run "
+                         f"has no epoch limit (trainer.max_epochs={max_epochs}): set "
+                         f"trainer.max_epochs, or model.dropout_until=null")
+    return max(1, round(until * max_epochs))
+
+
 def _plain(value: Any) -> Any:
     """A config (DictConfig/ListConfig) as plain containers, anything else unchanged."""
     from omegaconf import OmegaConf
@@ -99,6 +108,10 @@ class SpikingClassifier(pl.LightningModule):
     of PolynomialLR; :func:`run_length_arg`) gets the run's length in steps or epochs
     (``scheduler_interval``). ``layer_lr_scale`` (one factor per layer, hidden first) gives
     each layer its own learning rate, the optimiser's ``lr`` times the factor.
+    ``dropout_until`` (a fraction f of the run) keeps the net's hidden and input spike dropout
+    for the first round(f * max_epochs) epochs and turns it off for the rest, so that the last
+    epochs fit the output layer to every hidden spike, as evaluation sees them
+    (:func:`dropout_epochs`; logged as ``train/dropout_on``).
 
     ``run_config`` (plain dicts: the run's data, encoder, model, loss, seed, run name) is
     stored in the checkpoint, so that ``SpikingClassifier.load_from_checkpoint(path)`` and
@@ -125,6 +138,7 @@ class SpikingClassifier(pl.LightningModule):
         threshold_homeostasis: float = 0.0,
         homeostasis_target: float = 0.1,
         layer_lr_scale: Sequence[float] | None = None,
+        dropout_until: float | None = None,
     ) -> None:
         super().__init__()
         run_config = _plain(run_config)  # stored as plain values (weights_only loading)
@@ -188,6 +202,11 @@ class SpikingClassifier(pl.LightningModule):
         self.threshold_homeostasis = float(threshold_homeostasis)
         self.homeostasis_target = float(homeostasis_target)
         self.layer_lr_scale = _layer_lr_scale(layer_lr_scale, len(self.net.layers))
+        if dropout_until is not None and not 0.0 < dropout_until <= 1.0:
+            raise ValueError(f"dropout_until must be a fraction of the run in (0, 1] (null: "
+                             f"dropout for the whole run), got {dropout_until}")
+        self.dropout_until = dropout_until
+        self._dropout = (self.net.hidden_dropout, self.net.input_dropout)
         self._hidden_fired: list[torch.Tensor] = []  # this training batch's, for homeostasis
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
@@ -316,6 +335,13 @@ class SpikingClassifier(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+
+    def on_train_epoch_start(self) -> None:
+        if self.dropout_until is None:
+            return
+        on = self.current_epoch < dropout_epochs(self.dropout_until, self.trainer.max_epochs)
+        self.net.hidden_dropout, self.net.input_dropout = self._dropout if on else (0.0, 0.0)
+        self.log("train/dropout_on", float(on), on_step=False, on_epoch=True, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:
         values = self._log_epoch("train")
