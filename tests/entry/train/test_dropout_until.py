@@ -40,5 +40,6 @@ def test_dropout_is_on_for_the_first_epochs_and_off_after(make_cfg) -> None:
 
 def test_dropout_until_outside_the_run_is_refused(make_cfg) -> None:
     cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.dropout_until=1.5")
-    with pytest.raises(ValueError, match=r"dropout_until must be a fraction of the run in \(0, 1\]"):
+    with pytest.raises(ValueError,
+                       match=r"dropout_until must be a fraction of the run in \(0, 1\]"):
         train(cfg)
