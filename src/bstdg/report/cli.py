@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from bstdg.report.aggregate import METRICS
 from bstdg.report.build import PUBLISHED_CHOICES, build_report
+from bstdg.report.previous_doc import KEPT_SUFFIX
 from bstdg.report.results_doc import SpecError, build_results_doc, update_readme_block
 from bstdg.report.runs import RUN_DIR, SKIP_REASON, NoRunsFoundError
 
@@ -67,6 +68,10 @@ def _main_doc(args: argparse.Namespace) -> int:
         print(f"{result.section.title}: {result.n_runs} finished runs, verdict {result.verdict}")
     for problem in doc.problems:
         print(f"bstdg-report: {problem}", file=sys.stderr)
+    kept = [r.section.title for r in doc.sections if r.verdict.endswith(KEPT_SUFFIX)]
+    if kept:
+        print(f"{len(kept)} section(s) kept from the document being replaced (no run of theirs "
+              f"in logs/ nor in the archive): rerun their commands to rebuild them from runs")
     print(f"wrote {doc.out}")
     return 1 if doc.problems else 0
 

@@ -91,4 +91,4 @@ def previous_sections(path: str | Path) -> dict[str, PreviousSection]:
     return kept
 
 
-__all__ = ["KEPT_MARK", "PreviousSection", "previous_sections"]
+__all__ = ["KEPT_MARK", "KEPT_SUFFIX", "PreviousSection", "previous_sections"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bstdg.report.cli import main
 from bstdg.report.previous_doc import KEPT_MARK, previous_sections
 from bstdg.report.results_doc import build_results_doc
 from helpers.report_fakes import finished, write_run
@@ -136,3 +137,17 @@ def test_no_previous_document_or_one_without_a_stamp_keeps_nothing(tmp_path: Pat
     assert previous_sections(tmp_path / "absent.md") == {}
     (tmp_path / "hand.md").write_text("# notes\n\n## MNIST 600\n\ntext\n")
     assert previous_sections(tmp_path / "hand.md") == {}
+
+
+def test_the_command_says_which_sections_were_kept(repo: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    args = ["--doc", str(repo / "docs" / "results.yaml"), "--out",
+            str(repo / "docs" / "results.md"), "--root", str(repo)]
+    (repo / "docs" / "results.yaml").write_text(SPEC.replace("archive: docs/runs\n", ""))
+    assert main(args) == 0
+    assert "kept from the document being replaced" not in capsys.readouterr().out
+    shutil.rmtree(repo / "logs")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "MNIST 600: 2 finished runs, verdict met (kept)" in out
+    assert "1 section(s) kept from the document being replaced" in out
