@@ -31,9 +31,12 @@ class PreviousSection:
     verdict: str
     stamp: str
 
-    def kept(self, not_found: str) -> PreviousSection:
-        """The block with a note that it was kept (added once), the verdict marked kept."""
-        heading, _, body = self.markdown.partition("\n\n")
+    def kept(self, not_found: str, title: str | None = None) -> PreviousSection:
+        """The block with a note that it was kept (added once), the verdict marked kept;
+        under ``title`` when the section was renamed."""
+        body = self.markdown.partition("\n\n")[2]
+        title = title or self.title
+        heading = f"## {title}"
         if not body.startswith(KEPT_MARK):
             note = (f"{KEPT_MARK} no run of this section is on this machine ({not_found}), "
                     f"so this block is as generated on {self.stamp}. Rerun its command and "
@@ -41,7 +44,7 @@ class PreviousSection:
             body = f"{note}\n\n{body}"
         verdict = (self.verdict if self.verdict.endswith(KEPT_SUFFIX)
                    else f"{self.verdict} {KEPT_SUFFIX}")
-        return PreviousSection(self.title, f"{heading}\n\n{body}", self.n_runs, self.headline,
+        return PreviousSection(title, f"{heading}\n\n{body}", self.n_runs, self.headline,
                                verdict, self.stamp)
 
 

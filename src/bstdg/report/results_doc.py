@@ -87,6 +87,8 @@ SECTION_KEYS: dict[str, str] = {
     "notes": "free text printed under the section heading",
     "decision_speed": "for a T sweep: {key, within, reference_steps, reference} (see "
                       "bstdg.report.decision_speed)",
+    "renamed_from": "the section's title in the document being replaced, so that a block "
+                    "kept from it (no run here) is found under its old title",
 }
 TARGET_KEYS: dict[str, str] = {
     "metric": "metric name (test/acc; a name without '/' means test/<name>)",
@@ -167,6 +169,7 @@ class Section:
     metrics: list[str] = field(default_factory=list)
     notes: str | None = None
     decision_speed: DecisionSpeed | None = None
+    renamed_from: str | None = None
 
 
 @dataclass
@@ -305,6 +308,7 @@ def _section(raw: Any, index: int, path: Path) -> Section:
                                                       where, path)],
         notes=_optional_text(raw.get("notes")),
         decision_speed=_decision_speed(raw.get("decision_speed"), where, path),
+        renamed_from=_optional_text(raw.get("renamed_from")),
     )
 
 
@@ -653,7 +657,7 @@ def _kept(result: SectionResult, previous: PreviousSection | None) -> SectionRes
     if previous is None or result.verdict != NOT_RUN or result.files:
         return result
     not_found = ", ".join(f"`{r}`" for r in result.section.runs)
-    kept = previous.kept(f"nothing at {not_found}")
+    kept = previous.kept(f"nothing at {not_found}", result.section.title)
     return SectionResult(result.section, kept.markdown, kept.verdict, kept.n_runs,
                          result.problems, headline=kept.headline)
 
@@ -674,7 +678,8 @@ def results_markdown(
     now = now or dt.datetime.now(dt.timezone.utc)
     archive = root / spec.archive if spec.archive else None
     previous = previous or {}
-    results = [_kept(render_section(s, root, archive), previous.get(s.title))
+    results = [_kept(render_section(s, root, archive),
+                     previous.get(s.title) or previous.get(s.renamed_from or ""))
                for s in spec.sections]
     spec_rel = _relative(str(spec.path.resolve()), root.resolve())
     header = (

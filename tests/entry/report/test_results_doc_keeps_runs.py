@@ -151,3 +151,25 @@ def test_the_command_says_which_sections_were_kept(repo: Path,
     out = capsys.readouterr().out
     assert "MNIST 600: 2 finished runs, verdict met (kept)" in out
     assert "1 section(s) kept from the document being replaced" in out
+
+
+def test_a_renamed_section_keeps_its_block_under_the_new_title(repo: Path) -> None:
+    """A new recipe takes over a title; the old block moves to a title of its own."""
+    (repo / "docs" / "results.yaml").write_text(SPEC.replace("archive: docs/runs\n", ""))
+    _build(repo)
+    shutil.rmtree(repo / "logs")
+    write_run(repo / "logs" / "tables" / "mnist_new", "0", **finished(1, 64, 0.99, 40.0),
+              experiment="mnist_bstdg")
+    spec = SPEC.replace("archive: docs/runs\n", "").replace(
+        "    runs: logs/tables/mnist\n", "    runs: logs/tables/mnist_new\n").replace(
+        "  - title: F-MNIST\n", "  - title: MNIST 600, previous recipe\n"
+        "    runs: logs/tables/mnist\n    renamed_from: MNIST 600\n"
+        "    command: bstdg-train -m experiment=mnist_bstdg seed=1,2\n"
+        "  - title: F-MNIST\n")
+    (repo / "docs" / "results.yaml").write_text(spec)
+    text = _build(repo, LATER)
+    assert "| mnist_bstdg | 1 | 1 |" in _section(text, "MNIST 600")  # the new runs
+    old = _section(text, "MNIST 600, previous recipe")
+    assert KEPT_MARK in old and "| mnist_bstdg | 2 | 1,2 |" in old
+    assert "| [MNIST 600, previous recipe](#mnist-600-previous-recipe) | 2 | 97.50 ± 0.71 |" \
+        in text.split("\n## ")[0]
