@@ -11,8 +11,8 @@ protocol, the target (free text, and optionally machine-checkable targets compar
 mean over seeds) and the published rows to show beside the measured ones. A section whose
 runs do not exist yet says "not run yet" with its command instead of failing, unless the
 document being replaced measured it: then that block is kept, marked with its generation
-date and commit (report.previous_doc). The spec's ``archive`` folder keeps a copy of every
-run's metrics.json, so that the document regenerates from a clone without ``logs/``
+date and commit (report.previous_doc). The spec's ``archive`` file keeps every run's
+metrics.json object, so that the document regenerates from a clone without ``logs/``
 (report.run_archive).
 """
 
@@ -51,11 +51,18 @@ from bstdg.report.formatting import (
 )
 from bstdg.report.previous_doc import PreviousSection, previous_sections
 from bstdg.report.published import published_results
-from bstdg.report.run_archive import archive_run, entry_metrics_files
+from bstdg.report.run_archive import (
+    archive_record,
+    archived_runs,
+    local_metrics_files,
+    read_archive,
+    write_archive,
+)
 from bstdg.report.runs import (
     CFG_PREFIX,
     RUN_DIR,
     SKIP_REASON,
+    load_records,
     load_runs,
     skipped_runs,
     usable_runs,
@@ -67,8 +74,8 @@ TOP_KEYS: dict[str, str] = {
     "title": "heading of the generated file (default: Measured results)",
     "intro": "free text under the heading",
     "sections": "list of sections (required)",
-    "archive": "folder (relative to the root) that keeps a copy of every run's metrics.json "
-               "the document reads, read where logs/ lacks the run (see report.run_archive)",
+    "archive": "JSON file (relative to the root) that keeps every run's metrics.json the "
+               "document reads, read where logs/ lacks the run (see report.run_archive)",
 }
 SECTION_KEYS: dict[str, str] = {
     "title": "section heading (required)",
@@ -193,7 +200,8 @@ class SectionResult:
     n_runs: int = 0
     problems: list[str] = field(default_factory=list)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    files: list[Path] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    n_found: int = 0
     headline: str | None = None
 
 
@@ -504,22 +512,33 @@ def _runs_text(section: Section) -> str:
     return runs + (f" (filter: {_filter_text(section.filter)})" if section.filter else "")
 
 
-def _load(section: Section, root: Path,
-          archive: Path | None) -> tuple[pd.DataFrame, list[str], list[Path]]:
+def _load(section: Section, root: Path, archived: Mapping[str, Any]
+          ) -> tuple[pd.DataFrame, list[str], dict[str, Path]]:
     """Every run of the section's entries (empty when none), the entries with no run, and
-    the metrics.json files read (under ``root``, else in ``archive``)."""
-    per_entry = [entry_metrics_files(root, entry, archive) for entry in section.runs]
-    missing = [entry for entry, files in zip(section.runs, per_entry, strict=True) if not files]
-    files = [f for found in per_entry for f in found]
-    if not files:
-        return pd.DataFrame(), missing, []
-    return load_runs(files), missing, files
+    the metrics.json files read under ``root`` by archive key; runs absent there are read
+    from ``archived`` (the archive's runs by key)."""
+    missing: list[str] = []
+    files: dict[str, Path] = {}
+    stored: dict[str, Any] = {}
+    for entry in section.runs:
+        local = local_metrics_files(root, entry)
+        kept = {k: v for k, v in archived_runs(archived, entry).items() if k not in local}
+        if not local and not kept:
+            missing.append(entry)
+        files.update(local)
+        stored.update(kept)
+    stored = {k: v for k, v in stored.items() if k not in files}
+    frames = [df for df in (load_runs(list(files.values())) if files else None,
+                            load_records({str(root / k): v for k, v in stored.items()})
+                            if stored else None) if df is not None]
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), missing, files
 
 
 def render_section(section: Section, root: str | Path,
-                   archive: str | Path | None = None) -> SectionResult:
+                   archived: Mapping[str, Any] | None = None) -> SectionResult:
     """The Markdown of one section: measured table, target, published rows, skipped runs.
-    Runs are read under ``root`` and, where absent there, in ``archive``."""
+    Runs are read under ``root`` and, where absent there, from ``archived`` (the run
+    archive's runs by run dir relative to ``root``)."""
     root = Path(root)
     head = [f"**Command:** `{section.command}`", f"**Runs:** {_runs_text(section)}"]
     if section.protocol:
@@ -532,7 +551,7 @@ def render_section(section: Section, root: str | Path,
     agg = pd.DataFrame()
     n_runs = 0
 
-    loaded, missing, files = _load(section, root, None if archive is None else Path(archive))
+    loaded, missing, files = _load(section, root, archived or {})
     runs, absent = filter_runs(loaded, section.filter) if not loaded.empty else (loaded, [])
     if runs.empty:
         if loaded.empty:
@@ -582,7 +601,8 @@ def render_section(section: Section, root: str | Path,
         if not rows.empty:
             parts += ["**Published** (the papers' numbers, not measured here):",
                       published_table(rows)]
-    return SectionResult(section, "\n\n".join(parts), verdict, n_runs, problems, agg, files)
+    return SectionResult(section, "\n\n".join(parts), verdict, n_runs, problems, agg, files,
+                         len(loaded))
 
 
 # ----------------------------------------------------------------------------- document
@@ -654,7 +674,7 @@ class ResultsDoc:
 def _kept(result: SectionResult, previous: PreviousSection | None) -> SectionResult:
     """``result`` itself, or, when it found no run at all and ``previous`` (the same section
     of the document being replaced) was measured, that block, marked as kept."""
-    if previous is None or result.verdict != NOT_RUN or result.files:
+    if previous is None or result.verdict != NOT_RUN or result.n_found:
         return result
     not_found = ", ".join(f"`{r}`" for r in result.section.runs)
     kept = previous.kept(f"nothing at {not_found}", result.section.title)
@@ -668,17 +688,18 @@ def results_markdown(
     command: str,
     now: dt.datetime | None = None,
     previous: Mapping[str, PreviousSection] | None = None,
+    archived: Mapping[str, Any] | None = None,
 ) -> ResultsDoc:
     """The whole document: generated-by header, overview of verdicts, one section each.
 
-    Runs are read under ``root`` and in the spec's archive; a section with no run in either
-    keeps its block from ``previous`` (the document being replaced) when that was measured.
+    Runs are read under ``root`` and from ``archived`` (the run archive's runs); a section
+    with no run in either keeps its block from ``previous`` (the document being replaced)
+    when that was measured.
     """
     root = Path(root)
     now = now or dt.datetime.now(dt.timezone.utc)
-    archive = root / spec.archive if spec.archive else None
     previous = previous or {}
-    results = [_kept(render_section(s, root, archive),
+    results = [_kept(render_section(s, root, archived),
                      previous.get(s.title) or previous.get(s.renamed_from or ""))
                for s in spec.sections]
     spec_rel = _relative(str(spec.path.resolve()), root.resolve())
@@ -730,8 +751,9 @@ def build_results_doc(
     checkout holding the spec) and write ``out`` (when given, atomically).
 
     With ``out``: a section with no run here keeps its measured block from the ``out`` being
-    replaced, and, when the spec names an ``archive``, every run read from ``root`` is copied
-    into it (its metrics.json) so that a later regeneration without ``logs/`` finds it."""
+    replaced, and, when the spec names an ``archive``, every run read from ``root`` is
+    recorded in it (its metrics.json object) so that a later regeneration without ``logs/``
+    finds it."""
     spec = load_spec(spec_path)
     root = Path(root) if root is not None else default_root(spec_path)
     if command is None:
@@ -739,16 +761,22 @@ def build_results_doc(
                for name, p in (("spec", spec_path), ("out", out or "docs/results.md"))}
         command = DEFAULT_COMMAND.format(**rel)
     previous = previous_sections(out) if out is not None else {}
-    doc = results_markdown(spec, root, command, now, previous)
+    archive = root / spec.archive if spec.archive else None
+    try:
+        archived = read_archive(archive) if archive is not None else {}
+    except ValueError as err:
+        raise SpecError(str(err)) from None
+    doc = results_markdown(spec, root, command, now, previous, archived)
     if out is not None:
         out = Path(out)
         if out.is_dir():
             raise IsADirectoryError(f"the results document goes to a file (e.g. "
                                     f"docs/results.md), but {out} is a directory")
-        if spec.archive:
-            for result in doc.sections:
-                for file in result.files:
-                    archive_run(file, root, root / spec.archive)
+        if archive is not None:
+            runs = {**archived, **{key: archive_record(file) for result in doc.sections
+                                   for key, file in result.files.items()
+                                   if not Path(key).is_absolute()}}
+            write_archive(archive, runs)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         tmp.write_text(doc.text)

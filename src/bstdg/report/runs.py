@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,18 +89,31 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _read(file: Path) -> dict[str, Any]:
-    try:
-        record = json.loads(file.read_text())
-    except (OSError, ValueError) as err:
-        return {SKIP_REASON: f"unreadable {METRICS_FILE}: {err}"}
-    if not isinstance(record, dict):
+def run_record(raw: Any, run_dir: Path) -> dict[str, Any]:
+    """One run's row from its metrics.json object (``cfg/`` keys read back from its
+    ``.hydra/`` folder when the object has none), with ``skip_reason``."""
+    if not isinstance(raw, dict):
         return {SKIP_REASON: f"{METRICS_FILE} is not a JSON object"}
-    if not any(k.startswith(CFG_PREFIX) for k in record):
-        record = {**run_dir_entries(file.parent), **record}
-    record = {k: _hashable(v) for k, v in record.items()}
+    if not any(k.startswith(CFG_PREFIX) for k in raw):
+        raw = {**run_dir_entries(run_dir), **raw}
+    record = {k: _hashable(v) for k, v in raw.items()}
     record[SKIP_REASON] = skip_reason(record)
     return record
+
+
+def read_metrics(file: Path) -> Any:
+    """The JSON object of a metrics.json, or a row saying why it cannot be read."""
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError) as err:
+        return {SKIP_REASON: f"unreadable {METRICS_FILE}: {err}"}
+
+
+def _read(file: Path) -> dict[str, Any]:
+    raw = read_metrics(file)
+    if isinstance(raw, dict) and SKIP_REASON in raw:
+        return raw
+    return run_record(raw, file.parent)
 
 
 def load_runs(paths: Iterable[str | Path] | str | Path) -> pd.DataFrame:
@@ -116,6 +129,12 @@ def load_runs(paths: Iterable[str | Path] | str | Path) -> pd.DataFrame:
         paths = [paths]
     rows = [{RUN_DIR: str(f.parent), **_read(f)} for f in find_metrics_files(paths)]
     return pd.DataFrame(rows)
+
+
+def load_records(records: Mapping[str, Any]) -> pd.DataFrame:
+    """As :func:`load_runs`, from metrics.json objects keyed by their run dir."""
+    return pd.DataFrame([{RUN_DIR: run_dir, **run_record(raw, Path(run_dir))}
+                         for run_dir, raw in records.items()])
 
 
 def usable_runs(df: pd.DataFrame) -> pd.DataFrame:

@@ -12,14 +12,15 @@ import pytest
 
 from bstdg.report.cli import main
 from bstdg.report.previous_doc import KEPT_MARK, previous_sections
-from bstdg.report.results_doc import build_results_doc
+from bstdg.report.results_doc import SpecError, build_results_doc
+from bstdg.report.run_archive import archived_runs
 from helpers.report_fakes import finished, write_run
 
 NOW = dt.datetime(2030, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
 LATER = dt.datetime(2030, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 
 SPEC = """\
-archive: docs/runs
+archive: docs/results_runs.json
 sections:
   - title: MNIST 600
     runs: logs/tables/mnist
@@ -29,6 +30,7 @@ sections:
     runs: logs/tables/fmnist
     command: bstdg-train -m experiment=fmnist_bstdg seed=1,2
 """
+NO_ARCHIVE = SPEC.replace("archive: docs/results_runs.json\n", "")
 
 
 @pytest.fixture
@@ -52,15 +54,18 @@ def _section(text: str, title: str) -> str:
     return next(p for p in text.split("\n## ")[1:] if p.split("\n", 1)[0] == title)
 
 
+def _archive(repo: Path) -> dict:
+    return json.loads((repo / "docs" / "results_runs.json").read_text())
+
+
 def test_the_archive_holds_each_run_read_and_rebuilds_the_document_without_logs(
         repo: Path) -> None:
     first = _build(repo)
-    archived = sorted(p.relative_to(repo) for p in (repo / "docs" / "runs").rglob("*")
-                      if p.is_file())
-    assert archived == [Path("docs/runs/logs/tables/mnist/0/metrics.json"),
-                        Path("docs/runs/logs/tables/mnist/1/metrics.json")]
-    assert (repo / archived[0]).read_text() == \
-        (repo / "logs/tables/mnist/0/metrics.json").read_text()
+    archive = _archive(repo)
+    assert archive["format"] == 1
+    assert sorted(archive["runs"]) == ["logs/tables/mnist/0", "logs/tables/mnist/1"]
+    assert archive["runs"]["logs/tables/mnist/0"] == \
+        json.loads((repo / "logs/tables/mnist/0/metrics.json").read_text())
 
     shutil.rmtree(repo / "logs")  # a fresh clone: no logs/, the archive committed
     again = _section(_build(repo, LATER), "MNIST 600")
@@ -81,25 +86,52 @@ def test_a_run_is_read_from_logs_before_the_archive_and_new_runs_join_old_ones(
     mnist = _section(_build(repo, LATER), "MNIST 600")
     # (0.960 + 0.980 + 0.990) / 3 = 97.67: the archived 0.970 of job 0 is not read
     assert "| mnist_bstdg | 3 | 1,2,3 |" in mnist and "97.67 ± 1.53" in mnist
-    archived = json.loads((repo / "docs/runs/logs/tables/mnist/0/metrics.json").read_text())
-    assert archived["test/acc"] == pytest.approx(0.960)
+    runs = _archive(repo)["runs"]
+    assert sorted(runs) == ["logs/tables/mnist/0", "logs/tables/mnist/1", "logs/tables/mnist/2"]
+    assert runs["logs/tables/mnist/0"]["test/acc"] == pytest.approx(0.960)
 
 
-def test_a_run_without_cfg_keys_keeps_its_hydra_files_in_the_archive(repo: Path) -> None:
+def test_a_run_without_cfg_keys_is_archived_with_those_of_its_hydra_folder(
+        repo: Path) -> None:
     run = write_run(repo / "logs" / "tables" / "mnist", "old", status="finished",
                     **{"test/acc": 0.9})
     (run / ".hydra").mkdir()
     (run / ".hydra" / "config.yaml").write_text("seed: 7\n")
     (run / ".hydra" / "overrides.yaml").write_text("- seed=7\n")
     _build(repo)
-    kept = repo / "docs/runs/logs/tables/mnist/old/.hydra"
-    assert sorted(p.name for p in kept.iterdir()) == ["config.yaml", "overrides.yaml"]
-    assert not (repo / "docs/runs/logs/tables/mnist/0/.hydra").exists()
+    runs = _archive(repo)["runs"]
+    assert runs["logs/tables/mnist/old"]["cfg/seed"] == 7
+    assert runs["logs/tables/mnist/old"]["overrides"] == ["seed=7"]
+    assert "overrides" not in runs["logs/tables/mnist/0"]
+
+
+@pytest.mark.parametrize(("entry", "keys"), [
+    ("logs/tables/mnist", ["logs/tables/mnist/0", "logs/tables/mnist/1"]),
+    ("logs/tables/mnist/1", ["logs/tables/mnist/1"]),
+    ("logs/tables/mnist/1/metrics.json", ["logs/tables/mnist/1"]),
+    ("logs/tables/mn*", ["logs/tables/mnist/0", "logs/tables/mnist/1"]),
+    ("logs/**/1", ["logs/tables/mnist/1"]),
+    ("logs/tables/mnist_other", []),
+])
+def test_an_entry_names_the_archived_runs_its_path_or_glob_covers(entry: str,
+                                                                   keys: list[str]) -> None:
+    runs = {"logs/tables/mnist/0": {}, "logs/tables/mnist/1": {}}
+    assert sorted(archived_runs(runs, entry)) == keys
+
+
+def test_a_corrupt_archive_is_refused_with_how_to_restore_it(repo: Path) -> None:
+    (repo / "docs" / "results_runs.json").write_text("{not json")
+    with pytest.raises(SpecError, match=r"results_runs.json is not a readable run archive.*"
+                                         r"git checkout --"):
+        _build(repo)
+    (repo / "docs" / "results_runs.json").write_text('{"runs": []}')
+    with pytest.raises(SpecError, match="not a run archive of format 1"):
+        _build(repo)
 
 
 def test_a_section_with_no_run_anywhere_keeps_its_measured_block_marked_once(
         repo: Path) -> None:
-    (repo / "docs" / "results.yaml").write_text(SPEC.replace("archive: docs/runs\n", ""))
+    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
     first = _build(repo)
     shutil.rmtree(repo / "logs")
     second = _build(repo, LATER)
@@ -123,7 +155,7 @@ def test_a_section_with_no_run_anywhere_keeps_its_measured_block_marked_once(
 
 
 def test_runs_found_again_replace_the_kept_block(repo: Path) -> None:
-    (repo / "docs" / "results.yaml").write_text(SPEC.replace("archive: docs/runs\n", ""))
+    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
     _build(repo)
     moved = repo.parent / f"{repo.name}_logs"
     shutil.move(repo / "logs", moved)
@@ -143,7 +175,7 @@ def test_the_command_says_which_sections_were_kept(repo: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
     args = ["--doc", str(repo / "docs" / "results.yaml"), "--out",
             str(repo / "docs" / "results.md"), "--root", str(repo)]
-    (repo / "docs" / "results.yaml").write_text(SPEC.replace("archive: docs/runs\n", ""))
+    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
     assert main(args) == 0
     assert "kept from the document being replaced" not in capsys.readouterr().out
     shutil.rmtree(repo / "logs")
@@ -155,12 +187,12 @@ def test_the_command_says_which_sections_were_kept(repo: Path,
 
 def test_a_renamed_section_keeps_its_block_under_the_new_title(repo: Path) -> None:
     """A new recipe takes over a title; the old block moves to a title of its own."""
-    (repo / "docs" / "results.yaml").write_text(SPEC.replace("archive: docs/runs\n", ""))
+    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
     _build(repo)
     shutil.rmtree(repo / "logs")
     write_run(repo / "logs" / "tables" / "mnist_new", "0", **finished(1, 64, 0.99, 40.0),
               experiment="mnist_bstdg")
-    spec = SPEC.replace("archive: docs/runs\n", "").replace(
+    spec = SPEC.replace("archive: docs/results_runs.json\n", "").replace(
         "    runs: logs/tables/mnist\n", "    runs: logs/tables/mnist_new\n").replace(
         "  - title: F-MNIST\n", "  - title: MNIST 600, previous recipe\n"
         "    runs: logs/tables/mnist\n    renamed_from: MNIST 600\n"
