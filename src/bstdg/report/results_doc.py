@@ -96,6 +96,9 @@ SECTION_KEYS: dict[str, str] = {
                       "bstdg.report.decision_speed)",
     "renamed_from": "the section's title in the document being replaced, so that a block "
                     "kept from it (no run here) is found under its old title",
+    "history": "true for an earlier default or a screen: listed in a second overview table "
+               "and placed after the table rows, under \"Earlier defaults and screens\"; "
+               "left out of the README",
 }
 TARGET_KEYS: dict[str, str] = {
     "metric": "metric name (test/acc; a name without '/' means test/<name>)",
@@ -117,6 +120,11 @@ DOC_METRICS: tuple[tuple[str, str], ...] = (
 )
 MET, MISSED, NOT_EVALUATED, NOT_RUN = "met", "missed", "not evaluated", "not run yet"
 DEFAULT_COMMAND = "bstdg-report --doc {spec} --out {out}"
+HISTORY_TITLE = "Earlier defaults and screens"
+HISTORY_TEXT = (
+    "The sections below hold the runs behind the choice of the current defaults: earlier "
+    "defaults, and screens of one lever at a time (docs/tuning.md tells the story). They are "
+    "not the table rows; their commands pin the settings they ran with.")
 TOLERANCE = 1e-9
 
 
@@ -177,6 +185,7 @@ class Section:
     notes: str | None = None
     decision_speed: DecisionSpeed | None = None
     renamed_from: str | None = None
+    history: bool = False
 
 
 @dataclass
@@ -301,6 +310,9 @@ def _section(raw: Any, index: int, path: Path) -> Section:
     if isinstance(min_runs, bool) or not isinstance(min_runs, int) or min_runs < 1:
         raise SpecError(f"{path}: {where}: min_runs must be an integer >= 1, got {min_runs!r}")
     by = raw.get("by")
+    history = raw.get("history", False)
+    if not isinstance(history, bool):
+        raise SpecError(f"{path}: {where}: history must be true or false, got {history!r}")
     return Section(
         title=str(raw["title"]),
         runs=_text_list(raw["runs"], "runs", where, path),
@@ -317,6 +329,7 @@ def _section(raw: Any, index: int, path: Path) -> Section:
         notes=_optional_text(raw.get("notes")),
         decision_speed=_decision_speed(raw.get("decision_speed"), where, path),
         renamed_from=_optional_text(raw.get("renamed_from")),
+        history=history,
     )
 
 
@@ -711,10 +724,18 @@ def results_markdown(
         "std over the runs (seeds) of a group; verdicts compare the mean with the target. Runs "
         "that failed or did not finish are listed under their section, never averaged."
     )
+    rows = [r for r in results if not r.section.history]
+    history = [r for r in results if r.section.history]
     parts = [header]
     if spec.intro:
         parts.append(spec.intro)
-    parts += [_overview(results), *(r.markdown for r in results)]
+    parts.append(_overview(rows))
+    if history:
+        parts += [f"**{HISTORY_TITLE}** ([below](#{_anchor(HISTORY_TITLE)})):",
+                  _overview(history)]
+    parts += [r.markdown for r in rows]
+    if history:
+        parts += [f"## {HISTORY_TITLE}\n\n{HISTORY_TEXT}", *(r.markdown for r in history)]
     return ResultsDoc("\n\n".join(parts) + "\n", results)
 
 
@@ -724,7 +745,8 @@ README_END = "<!-- results:end -->"
 
 def update_readme_block(readme: str | Path, doc: ResultsDoc, doc_link: str) -> Path:
     """Replace the lines between ``README_BEGIN`` and ``README_END`` in ``readme`` with the
-    document's overview table (section links pointing into ``doc_link``)."""
+    document's overview table of the table rows (section links pointing into ``doc_link``)
+    and a link to its history sections."""
     readme = Path(readme)
     text = readme.read_text()
     if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
@@ -732,8 +754,14 @@ def update_readme_block(readme: str | Path, doc: ResultsDoc, doc_link: str) -> P
                         f"'{README_END}' line where the results overview goes; add them")
     head, rest = text.split(README_BEGIN)
     _, tail = rest.split(README_END)
+    rows = [r for r in doc.sections if not r.section.history]
+    n_history = len(doc.sections) - len(rows)
+    more = (f"\n\nPlus {n_history} section{'s' * (n_history != 1)} of "
+            f"[{HISTORY_TITLE.lower()}]"
+            f"({doc_link}#{_anchor(HISTORY_TITLE)}) behind the current defaults."
+            if n_history else "")
     block = (f"{README_BEGIN}\n<!-- generated from {doc_link} by bstdg-report --doc; do not edit "
-             f"-->\n{_overview(doc.sections, doc_link)}\n{README_END}")
+             f"-->\n{_overview(rows, doc_link)}{more}\n{README_END}")
     tmp = readme.with_name(f".{readme.name}.{os.getpid()}.tmp")
     tmp.write_text(head + block + tail)
     os.replace(tmp, readme)
