@@ -17,7 +17,8 @@ from bstdg.report.plots import (
     plot_learning_curves,
 )
 from bstdg.report.published import published_results
-from bstdg.report.results_doc import SpecError, build_results_doc, load_spec
+from bstdg.report.results_doc import build_results_doc
+from bstdg.report.results_spec import SpecError, load_spec
 from bstdg.report.runs import NoRunsFoundError, load_runs, skipped_runs, usable_runs
 from bstdg.report.tables import write_tables
 

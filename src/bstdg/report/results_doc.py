@@ -13,7 +13,9 @@ runs do not exist yet says "not run yet" with its command instead of failing, un
 document being replaced measured it: then that block is kept, marked with its generation
 date and commit (report.previous_doc). The spec's ``archive`` file keeps every run's
 metrics.json object, so that the document regenerates from a clone without ``logs/``
-(report.run_archive).
+(report.run_archive). Sections marked ``history`` (earlier defaults, screens) follow the
+table rows under one heading, with an overview table of their own. The spec is parsed by
+report.results_spec.
 """
 
 from __future__ import annotations
@@ -47,11 +49,10 @@ from bstdg.report.formatting import (
 )
 from bstdg.report.previous_doc import PreviousSection, previous_sections
 from bstdg.report.results_spec import (
-    PublishedSpec,
+    HISTORY_TITLE,
     ResultsSpec,
     Section,
     SpecError,
-    Target,
     load_spec,
     value_text,
 )
@@ -74,6 +75,7 @@ from bstdg.report.runs import (
 from bstdg.report.tables import _md_table
 from bstdg.utils.run_info import git_commit, git_dirty
 
+# Metric columns of every measured table, in order, with their headers.
 DOC_METRICS: tuple[tuple[str, str], ...] = (
     ("test/acc", "acc (%)"),
     ("test/acc_ties", "acc_ties (%)"),
@@ -84,7 +86,6 @@ DOC_METRICS: tuple[tuple[str, str], ...] = (
 )
 MET, MISSED, NOT_EVALUATED, NOT_RUN = "met", "missed", "not evaluated", "not run yet"
 DEFAULT_COMMAND = "bstdg-report --doc {spec} --out {out}"
-HISTORY_TITLE = "Earlier defaults and screens"
 HISTORY_TEXT = (
     "The sections below hold the runs behind the choice of the current defaults: earlier "
     "defaults, and screens of one lever at a time (docs/tuning.md tells the story). They are "
@@ -464,7 +465,8 @@ def results_markdown(
     parts = [header]
     if spec.intro:
         parts.append(spec.intro)
-    parts.append(_overview(rows))
+    if rows:
+        parts.append(_overview(rows))
     if history:
         parts += [f"**{HISTORY_TITLE}** ([below](#{_anchor(HISTORY_TITLE)})):",
                   _overview(history)]
@@ -549,7 +551,7 @@ def build_results_doc(
 
 
 __all__ = [
-    "DOC_METRICS", "PublishedSpec", "ResultsDoc", "ResultsSpec", "Section", "SectionResult",
-    "SpecError", "Target", "build_results_doc", "default_root", "filter_runs", "load_spec",
+    "DOC_METRICS", "ResultsDoc", "ResultsSpec", "Section", "SectionResult",
+    "SpecError", "build_results_doc", "default_root", "filter_runs", "load_spec",
     "render_section", "results_markdown", "update_readme_block",
 ]

@@ -57,8 +57,9 @@ PUBLISHED_KEYS: dict[str, str] = {
     "dataset": "dataset name(s) of published.yaml",
     "methods": "method names of published.yaml",
 }
-# Metric columns of every measured table, in order, with their headers.
 TOLERANCE = 1e-9
+# Heading of the block that holds the history sections (a title no section may take).
+HISTORY_TITLE = "Earlier defaults and screens"
 
 
 class SpecError(ValueError):
@@ -225,6 +226,9 @@ def _section(raw: Any, index: int, path: Path) -> Section:
     if isinstance(min_runs, bool) or not isinstance(min_runs, int) or min_runs < 1:
         raise SpecError(f"{path}: {where}: min_runs must be an integer >= 1, got {min_runs!r}")
     by = raw.get("by")
+    if raw["title"] == HISTORY_TITLE:
+        raise SpecError(f"{path}: {where}: the title {HISTORY_TITLE!r} is the heading of the "
+                        "history block; give the section another title")
     history = raw.get("history", False)
     if not isinstance(history, bool):
         raise SpecError(f"{path}: {where}: history must be true or false, got {history!r}")
@@ -288,6 +292,6 @@ def value_text(metric: str, value: float) -> str:
 
 
 __all__ = [
-    "PUBLISHED_KEYS", "SECTION_KEYS", "TARGET_KEYS", "TOP_KEYS", "PublishedSpec", "ResultsSpec",
-    "Section", "SpecError", "Target", "load_spec", "value_text",
+    "HISTORY_TITLE", "PUBLISHED_KEYS", "SECTION_KEYS", "TARGET_KEYS", "TOP_KEYS",
+    "PublishedSpec", "ResultsSpec", "Section", "SpecError", "Target", "load_spec", "value_text",
 ]

@@ -46,7 +46,7 @@ def test_history_sections_follow_the_rows_under_their_own_heading(repo: Path) ->
     text = _build(repo).text
     rows_overview, history_overview = text.split("**Earlier defaults and screens**")
     assert "[MNIST 600](#mnist-600) | 1 | 97.10 |" in rows_overview
-    assert "MNIST old recipe" not in rows_overview.split("## MNIST 600")[0]
+    assert "MNIST old recipe" not in rows_overview
     assert "[MNIST old recipe](#mnist-old-recipe) | 1 | 96.00 |" in history_overview
     # the spec lists the history section first; the document puts it after the rows
     assert text.index("## MNIST 600\n") < text.index(HEADING) < \
@@ -60,7 +60,20 @@ def test_a_kept_history_section_stays_in_the_history_table(repo: Path) -> None:
     history = text.split(HEADING)[1]
     assert KEPT_MARK in history and "96.00" in history
     assert text.count(HEADING) == 1
-    assert "| [MNIST old recipe](#mnist-old-recipe) | 1 | 96.00 | – | – (kept) |" in text
+    history_overview = text.split("**Earlier defaults and screens**")[1].split(HEADING)[0]
+    assert "| [MNIST old recipe](#mnist-old-recipe) | 1 | 96.00 | – | – (kept) |" in \
+        history_overview
+
+
+def test_a_kept_row_before_the_history_heading_does_not_take_it_in(repo: Path) -> None:
+    """The last table row, kept from the earlier document, ends where the heading starts."""
+    _build(repo)
+    shutil.rmtree(repo / "logs" / "tables" / "mnist")
+    second = _build(repo).text
+    assert _build(repo).text == second
+    assert second.count(HEADING) == 1
+    kept = second.split("\n## MNIST 600\n")[1].split(HEADING)[0]
+    assert KEPT_MARK in kept and "97.10" in kept and "Earlier defaults" not in kept
 
 
 def test_the_readme_lists_the_rows_and_links_the_history(repo: Path) -> None:
@@ -79,6 +92,13 @@ def test_a_document_without_history_has_no_history_heading(repo: Path) -> None:
     (repo / "docs" / "results.yaml").write_text(SPEC.replace("    history: true\n", ""))
     text = _build(repo).text
     assert "Earlier defaults and screens" not in text
+
+
+def test_no_section_may_take_the_history_heading_as_its_title(repo: Path) -> None:
+    (repo / "docs" / "results.yaml").write_text(SPEC.replace("title: MNIST 600",
+                                                             "title: Earlier defaults and screens"))
+    with pytest.raises(SpecError, match="heading of the history block"):
+        _build(repo)
 
 
 def test_history_must_be_a_boolean(repo: Path) -> None:
