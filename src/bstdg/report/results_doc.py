@@ -271,12 +271,12 @@ def _load(section: Section, root: Path, archived: Mapping[str, Any]
     stored: dict[str, Any] = {}
     for entry in section.runs:
         local = local_metrics_files(root, entry)
-        kept = {k: v for k, v in archived_runs(archived, entry).items() if k not in local}
+        kept = archived_runs(archived, entry)
         if not local and not kept:
             missing.append(entry)
         files.update(local)
         stored.update(kept)
-    stored = {k: v for k, v in stored.items() if k not in files}
+    stored = {k: v for k, v in stored.items() if k not in files}  # logs/ wins
     frames = [df for df in (load_runs(list(files.values())) if files else None,
                             load_records({str(root / k): v for k, v in stored.items()})
                             if stored else None) if df is not None]
@@ -420,6 +420,13 @@ class ResultsDoc:
         return [p for s in self.sections for p in s.problems]
 
 
+def _split_history(results: Sequence[SectionResult]
+                   ) -> tuple[list[SectionResult], list[SectionResult]]:
+    """The table rows and the history sections (``history: true``), each in spec order."""
+    return ([r for r in results if not r.section.history],
+            [r for r in results if r.section.history])
+
+
 def _kept(result: SectionResult, previous: PreviousSection | None) -> SectionResult:
     """``result`` itself, or, when it found no run at all and ``previous`` (the same section
     of the document being replaced) was measured, that block, marked as kept."""
@@ -460,8 +467,7 @@ def results_markdown(
         "std over the runs (seeds) of a group; verdicts compare the mean with the target. Runs "
         "that failed or did not finish are listed under their section, never averaged."
     )
-    rows = [r for r in results if not r.section.history]
-    history = [r for r in results if r.section.history]
+    rows, history = _split_history(results)
     parts = [header]
     if spec.intro:
         parts.append(spec.intro)
@@ -491,8 +497,8 @@ def update_readme_block(readme: str | Path, doc: ResultsDoc, doc_link: str) -> P
                         f"'{README_END}' line where the results overview goes; add them")
     head, rest = text.split(README_BEGIN)
     _, tail = rest.split(README_END)
-    rows = [r for r in doc.sections if not r.section.history]
-    n_history = len(doc.sections) - len(rows)
+    rows, history = _split_history(doc.sections)
+    n_history = len(history)
     more = (f"\n\nPlus {n_history} section{'s' * (n_history != 1)} of "
             f"[{HISTORY_TITLE.lower()}]"
             f"({doc_link}#{_anchor(HISTORY_TITLE)}) behind the current defaults."

@@ -22,14 +22,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bstdg.report.runs import (
-    CFG_PREFIX,
     METRICS_FILE,
     SKIP_REASON,
     NoRunsFoundError,
     find_metrics_files,
     read_metrics,
+    with_cfg_keys,
 )
-from bstdg.utils.run_config import run_dir_entries
 
 ARCHIVE_FORMAT = 1
 
@@ -95,9 +94,8 @@ def archive_record(metrics_file: Path) -> Any:
     """What the archive keeps of one run: its metrics.json object, with the ``cfg/`` keys
     of its ``.hydra/`` folder when the object has none."""
     raw = read_metrics(metrics_file)
-    if isinstance(raw, dict) and SKIP_REASON not in raw and \
-            not any(k.startswith(CFG_PREFIX) for k in raw):
-        raw = {**run_dir_entries(metrics_file.parent), **raw}
+    if isinstance(raw, dict) and SKIP_REASON not in raw:
+        return with_cfg_keys(raw, metrics_file.parent)
     return raw
 
 

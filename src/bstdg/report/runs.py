@@ -89,14 +89,20 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def with_cfg_keys(raw: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """A metrics.json object with the ``cfg/`` keys of its run's ``.hydra/`` folder added
+    when it has none (runs written before metrics.json carried them)."""
+    if any(k.startswith(CFG_PREFIX) for k in raw):
+        return raw
+    return {**run_dir_entries(run_dir), **raw}
+
+
 def run_record(raw: Any, run_dir: Path) -> dict[str, Any]:
     """One run's row from its metrics.json object (``cfg/`` keys read back from its
     ``.hydra/`` folder when the object has none), with ``skip_reason``."""
     if not isinstance(raw, dict):
         return {SKIP_REASON: f"{METRICS_FILE} is not a JSON object"}
-    if not any(k.startswith(CFG_PREFIX) for k in raw):
-        raw = {**run_dir_entries(run_dir), **raw}
-    record = {k: _hashable(v) for k, v in raw.items()}
+    record = {k: _hashable(v) for k, v in with_cfg_keys(raw, run_dir).items()}
     record[SKIP_REASON] = skip_reason(record)
     return record
 
