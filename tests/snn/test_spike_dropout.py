@@ -9,17 +9,19 @@ import torch
 from bstdg.snn import SpikingNet, relative_target_mse
 
 
-def _net(p: float, p_in: float = 0.0) -> SpikingNet:
+def _net(p: float, p_in: float = 0.0, fused: bool = True) -> SpikingNet:
     torch.manual_seed(0)
     return SpikingNet(20, 3, T=16, hidden=[30], threshold_init=[2.0, 2.0],
                       init_range=[[-1.0, 3.0], [-5.0, 5.0]], hidden_dropout=p,
-                      input_dropout=p_in)
+                      input_dropout=p_in, fused=fused)
 
 
 def test_training_mode_silences_hidden_spikes_and_their_gradient() -> None:
+    """The layer path, whose hidden times carry their dL/dt (``retain_grad``); the fused
+    path is held to it in ``test_fused_net.py``."""
     x = torch.randint(0, 17, (8, 20)).float()
     reference = _net(0.0).eval()(x)
-    net = _net(0.5)
+    net = _net(0.5, fused=False)
     net.eval()
     assert torch.equal(net(x).times[-1], reference.times[-1])  # evaluation: every spike
     net.train()

@@ -24,7 +24,8 @@ N_CLASSES = 10
 SETTINGS = {
     "bstdg": "SpikingNet(784, 10, T, hidden=[400], backend='auto'), relative_target_mse "
              "(gamma 3, s4nn targets), SGD lr 10 (per-sample normalised gradient), linear "
-             "latency code, black pixels silent",
+             "latency code, black pixels silent; on one thread the numba backend runs the "
+             "whole net as one autograd Function (SpikingNet fused=True, the default)",
     "ann": "Linear(784,400)-ReLU-Linear(400,10), Adam lr 1e-3, cross-entropy, input x/255",
     "clock_driven": "the same binarized SpikingNet simulated step by step: dense (B,N) update "
                     "of every neuron at every t = 0..T-1, no early exit, dense input raster "

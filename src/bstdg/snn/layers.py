@@ -236,6 +236,11 @@ def _per_layer(value: float | Sequence[float] | None, n_layers: int, name: str) 
     return values
 
 
+def _passed(t: torch.Tensor, keep: torch.Tensor | None, T: int) -> torch.Tensor:
+    """The spikes ``keep`` lets through to the next layer, the others silenced (t := T)."""
+    return t if keep is None else torch.where(keep, t, torch.full_like(t, T))
+
+
 class SpikingNet(nn.Module):
     """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes.
 
@@ -249,6 +254,11 @@ class SpikingNet(nn.Module):
     keeps the layer's own spikes, which the firing statistics count); ``input_dropout`` p
     does the same to the input spikes. Evaluation sees every spike, unscaled (a spike has no
     amplitude to rescale).
+
+    ``fused`` lets the backend run the whole net as one autograd Function when it can (the
+    numba backend: ``bstdg.snn.backends.numba_net``): the same spike times, gradients equal
+    to float rounding, one kernel launch per pass instead of one per layer. False always
+    runs the layers one by one.
     """
 
     def __init__(
@@ -272,8 +282,10 @@ class SpikingNet(nn.Module):
         fallback_offset: int = 1,
         hidden_dropout: float = 0.0,
         input_dropout: float = 0.0,
+        fused: bool = True,
     ) -> None:
         super().__init__()
+        self.fused = bool(fused)
         for name, p, what in (("hidden_dropout", hidden_dropout, "a hidden"),
                               ("input_dropout", input_dropout, "an input")):
             if not 0.0 <= p < 1.0:
@@ -364,25 +376,43 @@ class SpikingNet(nn.Module):
             return t
         return torch.where(torch.rand(t.shape, device=t.device) < p, torch.full_like(t, self.T), t)
 
+    def _hidden_keep(self, batch: int, device: torch.device) -> list[torch.Tensor | None]:
+        """Per hidden layer, the spikes that reach the next layer (each silenced with
+        probability ``hidden_dropout`` in training mode), or None for all of them."""
+        if not self.training or self.hidden_dropout == 0:
+            return [None] * (len(self.layers) - 1)
+        return [torch.rand(batch, layer.out_features, device=device) >= self.hidden_dropout
+                for layer in self.layers[:-1]]
+
     def forward(self, t_in: torch.Tensor) -> NetOutput:
-        times: list[torch.Tensor] = []
         # the input times are checked once: at the first layer, or here before a dropout
         # could hide a bad one
         checked = self.training and self.input_dropout > 0
         if checked:
             check_times(t_in, self.T)
-        t = t_prev = self._dropped(t_in, self.input_dropout)
-        v_fire = v_end = t_in
-        for k, layer in enumerate(self.layers):
-            t_prev = t
-            t, v_fire, v_end = layer(t, checked=checked or k > 0)
-            times.append(t)  # the layer's own spikes: what the statistics count
-            if k < len(self.layers) - 1:
-                t = self._dropped(t, self.hidden_dropout)
+        t = self._dropped(t_in, self.input_dropout)
+        keep = self._hidden_keep(t.shape[0], t.device)
+        run = self.layers[0].backend_for(t.device).net_forward if self.fused else None
+        times = run(self, t, keep) if run is not None else None
+        if times is None:  # the backend runs the net layer by layer
+            times = self._layer_by_layer(t, keep, checked)
+        *times, v_fire, v_end = times
         out = self.layers[-1]
         if self.fallback_offset != 1 + out.spec.window_trim:  # not the last simulated step
+            t_prev = t if len(times) == 1 else _passed(times[-2], keep[-1], self.T)
             v_end = out.potential_at(t_prev.detach(), self.T - self.fallback_offset)
         return NetOutput(times, v_fire, v_end)
+
+    def _layer_by_layer(self, t: torch.Tensor, keep: list[torch.Tensor | None],
+                        checked: bool) -> list[torch.Tensor]:
+        """(t_1, ..., t_L, v_fire_L, v_end_L), one layer call at a time."""
+        times: list[torch.Tensor] = []
+        for k, layer in enumerate(self.layers):
+            if k:
+                t = _passed(t, keep[k - 1], self.T)
+            t, v_fire, v_end = layer(t, checked=checked or k > 0)
+            times.append(t)  # the layer's own spikes: what the statistics count
+        return [*times, v_fire, v_end]
 
     def constrain_(self) -> None:
         for layer in self.layers:

@@ -57,6 +57,15 @@ class Backend(Protocol):
         decisions of ``decide(net(t_in), ...)``."""
         ...
 
+    def net_forward(
+        self, net: Any, t_in: torch.Tensor, keep: list[torch.Tensor | None]
+    ) -> list[torch.Tensor] | None:
+        """``net`` (a ``SpikingNet``) on ``t_in`` as one autograd Function: (t_1, ..., t_L,
+        v_fire_L, v_end_L), with the spikes of hidden layer l reaching layer l + 1 where
+        ``keep[l]`` (None: all), as the layer-by-layer path computes them; or None when
+        the backend runs the net one layer at a time."""
+        ...
+
 
 # --------------------------------------------------------------------- shared helpers
 
@@ -122,9 +131,10 @@ def _by_name(name: str) -> Backend:
 
 
 class BackendBase:
-    """What the backends share: one object per backend, copied and pickled by name, and
+    """What the backends share: one object per backend, copied and pickled by name,
     ``predict_early_exit`` for a backend without an event-driven one (the full forward of
-    every layer, then ``decide``: same decisions, no time saved)."""
+    every layer, then ``decide``: same decisions, no time saved) and no whole-net Function
+    (``net_forward`` None: the layers run one by one)."""
 
     name: str
 
@@ -133,6 +143,11 @@ class BackendBase:
 
     def __repr__(self) -> str:
         return f"<{self.name} backend>"
+
+    def net_forward(
+        self, net: Any, t_in: torch.Tensor, keep: list[torch.Tensor | None]
+    ) -> list[torch.Tensor] | None:
+        return None
 
     def predict_early_exit(
         self, net: Any, t_in: torch.Tensor, fallback: str

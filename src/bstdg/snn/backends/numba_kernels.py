@@ -472,17 +472,24 @@ def _forward_samples(t_in, w_t, thr, T, delay, out, csr, lo, hi):  # pragma: no 
     for b in range(lo, hi):
         n = _sort_sample(t_in, T, csr, scratch, b)
         out.times[b, :] = T
-        if n < 0:
-            continue
-        t_row, v_row = out.times[b], out.v_fire[b]
-        pot[:] = 0
-        th[:] = thr
-        _walk(w_t, csr.order[b], csr.tsort[b], n, pot, th, bin_sum, delay, last_step, t_row,
-              v_row)
-        for j in range(n_out):
-            out.v_end[b, j] = pot[j]
-            if t_row[j] == T:
-                v_row[j] = pot[j]
+        if n >= 0:
+            forward_sample(w_t, thr, T, delay, last_step, csr, b, n, pot, th, bin_sum, out)
+
+
+@numba.njit(**_OPTS)
+def forward_sample(w_t, thr, T, delay, last_step, csr, b, n, pot, th, bin_sum,
+                   out):  # pragma: no cover - compiled
+    """Sample b (its n sorted inputs in ``csr``, its ``out.times`` row preset to T) through
+    one layer: spike times, v_fire (the window-end potential where no spike) and v_end.
+    ``pot``, ``th`` and ``bin_sum`` are scratch (``_bin_buffer``)."""
+    t_row, v_row = out.times[b], out.v_fire[b]
+    pot[:] = 0
+    th[:] = thr
+    _walk(w_t, csr.order[b], csr.tsort[b], n, pot, th, bin_sum, delay, last_step, t_row, v_row)
+    for j in range(pot.shape[0]):
+        out.v_end[b, j] = pot[j]
+        if t_row[j] == T:
+            v_row[j] = pot[j]
 
 
 @numba.njit(parallel=True, **_OPTS)
@@ -544,53 +551,72 @@ def _grads_chunk(csr, t_out, g, wb_t, pairs, need_t_in, acc, touched, grad_t_in,
                  hi):  # pragma: no cover - compiled
     """Backward of samples lo..hi-1 into the chunk's accumulator ``acc`` (rows flagged in
     ``touched``), kept out of the prange loop so that LLVM vectorises it like any plain
-    function. Samples with g == 0 are skipped; when few neurons have g != 0 only those are
-    visited."""
-    n_out = t_out.shape[1]
-    coef = np.zeros(n_out, np.float32)
-    mask_g = np.zeros(n_out, np.float64)
-    active = np.empty(n_out, np.int64)
+    function."""
+    scratch = grads_scratch(t_out.shape[1])
+    no_row = np.empty(0, grad_t_in.dtype)
     touched[:] = 0
     for b in range(lo, hi):
-        if need_t_in:
-            grad_t_in[b, :] = 0.0
-        g_row = g[b]
-        to_row = t_out[b]
-        coef[:] = 0.0
-        mask_g[:] = 0.0
-        n_act = 0
-        for j in range(n_out):
-            if g_row[j] != 0:
-                active[n_act] = j
-                n_act += 1
-        if n_act == 0:
-            continue
-        n = csr.nspk[b]
-        o_row = csr.order[b]
-        ts_row = csr.tsort[b]
-        sparse = _SPARSE_RATIO * n_act < n_out
-        p = 0
-        while p < n:
-            step = ts_row[p]
-            _bin_coefs(g_row, to_row, active, n_act, pairs, step, need_t_in, coef, mask_g)
-            while p < n and ts_row[p] == step:
-                i = o_row[p]
-                row = _acc_row(acc, touched, i)
+        grads_sample(csr.order[b], csr.tsort[b], csr.nspk[b], t_out[b], g[b], wb_t, pairs,
+                     need_t_in, acc, touched, grad_t_in[b] if need_t_in else no_row, scratch)
+
+
+class GradsScratch(NamedTuple):
+    """Per-thread scratch of :func:`grads_sample` over N_out outputs."""
+
+    coef: np.ndarray
+    mask_g: np.ndarray
+    active: np.ndarray
+
+
+@numba.njit(**_OPTS)
+def grads_scratch(n_out):  # pragma: no cover - compiled
+    return GradsScratch(np.zeros(n_out, np.float32), np.zeros(n_out, np.float64),
+                        np.empty(n_out, np.int64))
+
+
+@numba.njit(**_OPTS)
+def grads_sample(o_row, ts_row, n, to_row, g_row, wb_t, pairs, need_t_in, acc, touched,
+                 gt_row, scratch):  # pragma: no cover - compiled
+    """Backward of one sample (its n sorted inputs o_row / ts_row, output times to_row,
+    error g_row) into the accumulator ``acc`` (rows flagged in ``touched``) and, with
+    ``need_t_in``, dL/dt_in into ``gt_row`` (zeroed first). A sample with g == 0 adds
+    nothing; when few outputs have g != 0 only those are visited."""
+    if need_t_in:
+        gt_row[:] = 0.0
+    coef, mask_g, active = scratch.coef, scratch.mask_g, scratch.active
+    n_out = to_row.shape[0]
+    coef[:] = 0.0
+    mask_g[:] = 0.0
+    n_act = 0
+    for j in range(n_out):
+        if g_row[j] != 0:
+            active[n_act] = j
+            n_act += 1
+    if n_act == 0:
+        return
+    sparse = _SPARSE_RATIO * n_act < n_out
+    p = 0
+    while p < n:
+        step = ts_row[p]
+        _bin_coefs(g_row, to_row, active, n_act, pairs, step, need_t_in, coef, mask_g)
+        while p < n and ts_row[p] == step:
+            i = o_row[p]
+            row = _acc_row(acc, touched, i)
+            if sparse:
+                for m in range(n_act):
+                    row[active[m]] += coef[active[m]]
+            else:
+                _axpy(row, coef)
+            if need_t_in:
+                wrow = wb_t[i]
                 if sparse:
+                    s = 0.0
                     for m in range(n_act):
-                        row[active[m]] += coef[active[m]]
+                        s += mask_g[active[m]] * wrow[active[m]]
+                    gt_row[i] = s
                 else:
-                    _axpy(row, coef)
-                if need_t_in:
-                    wrow = wb_t[i]
-                    if sparse:
-                        s = 0.0
-                        for m in range(n_act):
-                            s += mask_g[active[m]] * wrow[active[m]]
-                        grad_t_in[b, i] = s
-                    else:
-                        grad_t_in[b, i] = _masked_dot(mask_g, wrow)
-                p += 1
+                    gt_row[i] = _masked_dot(mask_g, wrow)
+            p += 1
 
 
 @numba.njit(**_OPTS)

@@ -43,6 +43,7 @@ import torch
 
 from bstdg.snn.backends.base import (
     BackendBase,
+    check_layer,
     check_layer_inputs,
     trim_window,
     untrim,
@@ -146,9 +147,11 @@ def _check_range(t: np.ndarray, T: int) -> None:
 
 
 def _theta_array(theta: torch.Tensor, n_out: int) -> np.ndarray:
-    return np.ascontiguousarray(
-        np.broadcast_to(_numpy(theta).reshape(-1), (n_out,)), dtype=np.float64
-    )
+    """The (n_out,) float64 thresholds of a per-neuron, per-layer or scalar ``theta``."""
+    arr = _numpy(theta).reshape(-1)
+    if arr.shape[0] == n_out:
+        return arr.astype(np.float64)  # a copy: np.broadcast_to costs 10 us a call
+    return np.ascontiguousarray(np.broadcast_to(arr, (n_out,)), dtype=np.float64)
 
 
 def _empty_csr(batch: int, n_in: int) -> SpikeCSR:
@@ -292,6 +295,21 @@ class NumbaBackend(BackendBase):
             _check_range(_times_view(t_out), T)
         wb_t = saved.w_t if w_back is None else _rows_of_transpose(w_back)
         return _grads(csr, t_out, g, wb_t, spec, T, need_t_in)
+
+    def net_forward(
+        self, net: Any, t_in: torch.Tensor, keep: list[torch.Tensor | None]
+    ) -> list[torch.Tensor] | None:
+        """The whole net in one kernel launch per pass (``numba_net``) when its options
+        allow it and the batch runs on one thread."""
+        from bstdg.snn.backends.numba_net import fusable, run_net
+
+        if _threads_for(t_in.shape[0]) > 1 or not fusable(net):
+            return None
+        first = net.layers[0]
+        check_layer(t_in, first.weight, net.T, first.spec.delay)
+        if t_in.dtype == torch.float64:  # 7.99999999 would round to 8 in float32
+            check_times(t_in, net.T)
+        return list(run_net(net, t_in.float(), keep))
 
     def predict_early_exit(
         self, net: Any, t_in: torch.Tensor, fallback: str

@@ -1,0 +1,168 @@
+"""The whole net as one autograd Function on the numba backend (the fused training path).
+
+``SpikingNet.forward`` runs every layer through :class:`NumbaNetFunction` when
+:func:`fusable` says the net's options allow it and the batch runs on one thread (see
+``numba_net_kernels``): one forward launch for all layers and, in backward, one launch for
+every layer's dL/dW, dL/dtheta and the error passed down. The spike times are the layer
+path's bit for bit and the gradients match it to float rounding
+(``tests/snn/test_fused_net.py``).
+
+Fusable: the numba backend, float32 parameters, the plain window (``window_trim`` 0), and a
+rule whose every step the kernel has (const / exp kernels, per-sample normalisation, the
+error through the latent weights or, for real weights, the weights themselves). Other nets
+(``linear_relpsp``, ``silent_input_grad``, ``backprop_lookahead``, binarized backprop
+weights) take the layer path, which is the same computation one layer at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from bstdg.snn.backends import numba_ops as ops
+from bstdg.snn.backends.numba_kernels import TIMES_OUT_OF_RANGE, LayerOut, PairTable, SpikeCSR
+from bstdg.snn.backends.numba_net_kernels import (
+    NetGrads,
+    net_forward,
+    net_grads,
+    sign_rows_checked,
+)
+from bstdg.snn.spikes import check_finite
+
+_NO_ROWS = np.empty((0, 0), np.float32)
+_NO_MASK = np.empty((0, 0), np.bool_)
+
+
+def fusable(net: Any) -> bool:
+    """Whether :class:`NumbaNetFunction` can run ``net`` (a ``SpikingNet`` on the numba
+    backend): see the module docstring."""
+    first = net.layers[0]
+    rule = first.spec.rule
+    if rule.kernel == "linear_relpsp" or rule.silent_input_grad or rule.backprop_lookahead:
+        return False
+    if first.spec.binary and rule.backprop_weights != "latent":
+        return False
+    return all(layer.spec.window_trim == 0 and layer.weight.dtype == torch.float32
+               for layer in net.layers)
+
+
+class NetPlan(NamedTuple):
+    """What the Function needs besides tensors: the window, the rule's steps, and the
+    spikes of each hidden layer that reach the next (``keep``; (0, 0): all)."""
+
+    T: int
+    delay: int
+    binary: bool
+    pairs: PairTable
+    normalize: bool
+    eps: float
+    theta_scale: float
+    keep: tuple[np.ndarray, ...]
+
+
+def _plan(net: Any, keep: list[torch.Tensor | None]) -> NetPlan:
+    first = net.layers[0].spec
+    masks = [_NO_MASK if k is None else np.ascontiguousarray(k.numpy()) for k in keep]
+    return NetPlan(
+        net.T, first.delay, first.binary, ops._pair_table(first.rule.kernel_spec(net.T), net.T),
+        first.rule.normalize, float(first.rule.eps), float(first.rule.threshold_grad_scale),
+        tuple(masks + [_NO_MASK]),
+    )
+
+
+def _forward_rows(weight: torch.Tensor, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(the forward rows w_hat^T the kernel integrates, the latent rows w^T the backward
+    reads), refusing a non-finite weight (checked on the way for +-1 nets)."""
+    w_t = ops._rows_of_transpose(weight)
+    if not binary:
+        check_finite(weight, "weight")
+        return w_t.astype(np.float64), w_t
+    w8 = np.empty(w_t.shape, np.int8)
+    if not sign_rows_checked(w_t, w8):
+        check_finite(weight, "weight")  # raises, naming the entries
+    return w8, w_t
+
+
+def _thetas(threshold: torch.Tensor, n_out: int) -> np.ndarray:
+    theta = ops._theta_array(threshold.detach(), n_out)
+    if not np.isfinite(theta).all():
+        check_finite(threshold, "threshold")
+    return theta
+
+
+class NumbaNetFunction(torch.autograd.Function):
+    """(t_1, ..., t_L, v_fire_L, v_end_L) = net(t_in; W_1, theta_1, ..., W_L, theta_L);
+    the backward gives every layer's dL/dW and dL/dtheta (and dL/dt_in when asked) in one
+    kernel launch. ``params`` alternate weight and threshold, layer by layer."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, plan: NetPlan, t_in: torch.Tensor, *params: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        weights, thresholds = params[0::2], params[1::2]
+        batch = t_in.shape[0]
+        rows = [_forward_rows(w.detach(), plan.binary) for w in weights]
+        theta = tuple(_thetas(th, w.shape[0]) for w, th in zip(weights, thresholds, strict=True))
+        outs = [LayerOut(*(np.empty((batch, w.shape[0]), np.float32) for _ in range(3)))
+                for w in weights]
+        csrs = tuple(ops._empty_csr(batch, w.shape[1]) for w in weights)
+        t_np = np.ascontiguousarray(t_in.detach().numpy(), dtype=np.float32)
+        if batch:
+            net_forward(t_np, tuple(r[0] for r in rows), theta, plan.T, plan.delay, plan.keep,
+                        tuple(outs), csrs)
+            if csrs[0].nspk.min() == TIMES_OUT_OF_RANGE:
+                raise ops._times_error(t_np, plan.T)
+        times = [torch.from_numpy(out.times) for out in outs]
+        v_fire, v_end = torch.from_numpy(outs[-1].v_fire), torch.from_numpy(outs[-1].v_end)
+        ctx.set_materialize_grads(False)
+        ctx.mark_non_differentiable(v_fire, v_end)
+        ctx.plan = plan
+        ctx.saved = (csrs, [out.times for out in outs], [r[1] for r in rows])
+        ctx.threshold_shapes = [th.shape for th in thresholds]
+        return (*times, v_fire, v_end)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple[Any, ...]:  # type: ignore[override]
+        plan: NetPlan = ctx.plan
+        csrs, times, w_rows = ctx.saved
+        n_layers = len(times)
+        batch = times[0].shape[0]
+        top = tuple(_NO_ROWS if g is None else np.ascontiguousarray(g.numpy(), np.float32)
+                    for g in grads[:n_layers])
+        need_t_in = ctx.needs_input_grad[1]
+        grad_t_in = np.empty((batch, csrs[0].order.shape[1]), np.float32) if need_t_in \
+            else _NO_ROWS
+        res = tuple(_net_grads(csr, t.shape[1]) for csr, t in zip(csrs, times, strict=True))
+        if batch:
+            net_grads(csrs, tuple(times), top, tuple(w_rows), plan.pairs, plan.normalize,
+                      plan.eps, grad_t_in, res)
+        out: list[torch.Tensor | None] = []
+        for k, r in enumerate(res):
+            out.append(torch.from_numpy(r.grad_w_t).t())
+            theta = r.g_sum * plan.theta_scale
+            shape = ctx.threshold_shapes[k]
+            out.append(torch.from_numpy(
+                (theta.sum(keepdims=True) if shape.numel() == 1 else theta).astype(np.float32)
+            ).reshape(shape))
+        wanted = ctx.needs_input_grad[2:]
+        return (None, torch.from_numpy(grad_t_in) if need_t_in else None,
+                *(g if need else None for g, need in zip(out, wanted, strict=True)))
+
+
+def _net_grads(csr: SpikeCSR, n_out: int) -> NetGrads:
+    """Unfilled outputs of one layer's backward (an empty batch launches nothing: its
+    gradients are the zeros set here)."""
+    batch, n_in = csr.order.shape
+    return NetGrads(np.zeros((n_in, n_out), np.float32) if not batch else
+                    np.empty((n_in, n_out), np.float32), np.empty(n_in, np.uint8),
+                    np.empty((batch, n_out), np.float32), np.zeros(n_out, np.float64))
+
+
+def run_net(net: Any, t_in: torch.Tensor, keep: list[torch.Tensor | None]
+            ) -> tuple[torch.Tensor, ...]:
+    """The Function on ``t_in`` (float32) and the parameters of ``net`` (a ``SpikingNet``),
+    the spikes of hidden layer l reaching layer l + 1 where ``keep[l]`` (None: all)."""
+    params = [p for layer in net.layers for p in (layer.weight, layer.threshold)]
+    return NumbaNetFunction.apply(_plan(net, keep), t_in, *params)
