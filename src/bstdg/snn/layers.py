@@ -256,9 +256,12 @@ class SpikingNet(nn.Module):
     amplitude to rescale).
 
     ``fused`` lets the backend run the whole net as one autograd Function when it can (the
-    numba backend: ``bstdg.snn.backends.numba_net``): the same spike times, gradients equal
-    to float rounding, one kernel launch per pass instead of one per layer. False always
-    runs the layers one by one.
+    numba backend on one thread: ``bstdg.snn.backends.numba_net``): the same spike times,
+    gradients equal to float rounding, one kernel launch per pass instead of one per layer.
+    The rounding differs (the per-sample norm and the threshold gradient are summed in
+    float64 there), so a long training run drifts apart from the layer path's as it would
+    on another thread count; False always runs the layers one by one, as before. The fused
+    path leaves the hidden times' ``.grad`` unset (their error stays inside the kernel).
     """
 
     def __init__(
