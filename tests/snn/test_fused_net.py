@@ -129,6 +129,18 @@ def test_a_batch_on_several_threads_takes_the_layer_path(monkeypatch) -> None:
     assert impl.net_forward(fused, t_in, [None]) is not None
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_backward_after_editing_spike_times_in_place_is_refused(fused: bool) -> None:
+    """The hidden times, which the loss does not keep: only the net's backward reads them."""
+    net = _nets([30])[0 if fused else 1]
+    t_in, labels = _inputs()
+    out = net(t_in)
+    loss = relative_target_mse(out.out_times, labels, T)
+    out.hidden_times[0].clamp_(max=T - 1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
 def test_an_empty_batch_gives_empty_outputs_and_zero_gradients() -> None:
     fused, _ = _nets([30])
     out = fused(torch.zeros(0, N_IN))

@@ -119,14 +119,16 @@ class NumbaNetFunction(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(v_fire, v_end)
         ctx.plan = plan
-        ctx.saved = (csrs, [out.times for out in outs], [r[1] for r in rows])
+        ctx.save_for_backward(*times)  # autograd refuses a backward after an in-place edit
+        ctx.saved = (csrs, [r[1] for r in rows])
         ctx.threshold_shapes = [th.shape for th in thresholds]
         return (*times, v_fire, v_end)
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple[Any, ...]:  # type: ignore[override]
         plan: NetPlan = ctx.plan
-        csrs, times, w_rows = ctx.saved
+        csrs, w_rows = ctx.saved
+        times = [t.numpy() for t in ctx.saved_tensors]
         n_layers = len(times)
         batch = times[0].shape[0]
         top = tuple(_NO_ROWS if g is None else np.ascontiguousarray(g.numpy(), np.float32)
