@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bstdg.bench import timing
-from bstdg.bench.report import headline_ratios, per_repeat_ratios
+from bstdg.bench.report import format_targets, headline_ratios, per_repeat_ratios, target_status
 from bstdg.bench.timing import Setting, measure
 
 CPU = torch.device("cpu")
@@ -102,3 +102,18 @@ def test_reports_without_per_repeat_values_fall_back_to_medians() -> None:
     results = {"ann": {"train": {"epoch_s": {"median": 2.0}}},
                "bstdg": {"64": {"train": {"epoch_s": {"median": 3.0, "values": [3.0, 3.0]}}}}}
     assert per_repeat_ratios(results)["train_epoch_ratio_vs_ann"] == [1.5]
+
+
+def test_the_inference_target_is_the_early_exits_and_the_full_window_is_reported() -> None:
+    status = target_status({"infer_throughput_ratio_vs_ann": 0.9,
+                            "infer_early_exit_ratio_vs_ann": 1.8,
+                            "train_epoch_ratio_vs_ann": 1.2})
+    assert status["infer_throughput_ratio_vs_ann"]["target"] is None
+    assert status["infer_throughput_ratio_vs_ann"]["met"] is None
+    assert status["infer_early_exit_ratio_vs_ann"]["met"] is True
+    assert status["train_epoch_ratio_vs_ann"]["met"] is False
+    lines = {line.split()[0]: line for line in format_targets(status).splitlines()[1:]}
+    assert "reported" in lines["infer_throughput_ratio_vs_ann"]
+    assert "MISSED" not in lines["infer_throughput_ratio_vs_ann"]
+    assert "MISSED" in lines["train_epoch_ratio_vs_ann"]
+    assert "not measured" in lines["train_speedup_vs_bptt"]
