@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numba
 import pytest
 import torch
 
@@ -49,10 +50,17 @@ def _inputs(batch: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
             torch.randint(0, N_OUT, (batch,), generator=g))
 
 
+def _ran_fused(out: Any) -> bool:
+    return type(out.out_times.grad_fn).__name__ == "NumbaNetFunctionBackward"
+
+
 def _assert_same(fused: SpikingNet, layers: SpikingNet, t_in: torch.Tensor,
-                 labels: torch.Tensor, **kw: Any) -> None:
+                 labels: torch.Tensor, fused_ran: bool = True, **kw: Any) -> None:
+    """Same outputs and gradients; ``fused_ran``: whether the first net must have taken the
+    fused Function (the second never does)."""
     out_f, grads_f = _run(fused, t_in, labels, **kw)
     out_l, grads_l = _run(layers, t_in, labels, **kw)
+    assert _ran_fused(out_f) == fused_ran and not _ran_fused(out_l)
     assert len(out_f.times) == len(out_l.times)
     for a, b in zip(out_f.times, out_l.times, strict=True):
         assert torch.equal(a, b)
@@ -81,7 +89,8 @@ def test_fused_net_equals_the_layer_path(hidden: list[int], binary: bool) -> Non
     {"rule": GradientRule(kernel="const", normalize=False)},
     {"rule": GradientRule(kernel="const", eps=0.0)},
     {"fallback_offset": 3},
-    {"latent_clip": 1.5},
+    {"binary": False, "hidden_dropout": 0.3, "input_dropout": 0.1},
+    {"threshold_mode": "bs4nn_fact", "rule": GradientRule(backprop_lookahead=0.0)},
 ], ids=lambda kw: "-".join(kw))
 def test_fused_net_keeps_every_supported_option(kw: dict[str, Any]) -> None:
     fused, layers = _nets([30], **kw)
@@ -112,6 +121,7 @@ def test_input_gradient_when_the_input_times_require_it() -> None:
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on one thread")
 def test_a_batch_on_several_threads_takes_the_layer_path(monkeypatch) -> None:
     """The fused kernels run on one thread; several threads run the layer kernels' parallel
     loops (faster there), with the same results."""
@@ -123,7 +133,7 @@ def test_a_batch_on_several_threads_takes_the_layer_path(monkeypatch) -> None:
     torch.set_num_threads(2)
     try:
         assert impl.net_forward(fused, t_in, [None]) is None
-        _assert_same(fused, layers, t_in, labels)
+        _assert_same(fused, layers, t_in, labels, fused_ran=False)
     finally:
         torch.set_num_threads(before)
     assert impl.net_forward(fused, t_in, [None]) is not None
@@ -145,8 +155,10 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_gradients() -> None:
     fused, _ = _nets([30])
     out = fused(torch.zeros(0, N_IN))
     assert [tuple(t.shape) for t in out.times] == [(0, 30), (0, N_OUT)]
+    assert _ran_fused(out)
     out.out_times.sum().backward()
-    assert all(p.grad is None or not p.grad.any() for p in fused.parameters())
+    grads = [p.grad for p in fused.parameters() if p.requires_grad]
+    assert len(grads) == 4 and all(g is not None and not g.any() for g in grads)
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -205,3 +217,60 @@ def test_options_outside_the_kernel_take_the_layer_path(kw: dict[str, Any]) -> N
     assert torch.equal(out_f.out_times, out_l.out_times)
     for a, b in zip(grads_f, grads_l, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("layer, width", [(1, 30), (2, 20)])
+def test_a_wrong_hidden_weight_shape_names_the_expected_shape(fused: bool, layer: int,
+                                                              width: int) -> None:
+    """The fused kernel reads every layer's rows unchecked: a hidden weight that does not
+    match the layer below is refused before it runs, with the layer path's message."""
+    net = _nets([30, 20])[0 if fused else 1]
+    net.layers[layer].weight = torch.nn.Parameter(torch.zeros(N_OUT, width + 5))
+    with pytest.raises(ValueError, match=rf"weight must have shape \(N_out, {width}\)"):
+        net(_inputs()[0])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_wrong_threshold_size_gets_the_layer_paths_error(fused: bool) -> None:
+    net = _nets([30])[0 if fused else 1]
+    net.layers[0].threshold = torch.nn.Parameter(torch.full((7,), 3.0))
+    with pytest.raises(ValueError, match=r"threshold must be a scalar, shape \(1,\) or shape "
+                                         r"\(30,\), got \(7,\)"):
+        net(_inputs()[0])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("shape", [(), (N_IN,), (2, 3, N_IN)])
+def test_input_that_is_not_a_batch_matrix_is_refused(fused: bool, shape: tuple[int, ...]) -> None:
+    net = _nets([30])[0 if fused else 1]
+    net.train()
+    net.hidden_dropout = 0.2  # the masks are drawn per sample: the shape is checked first
+    with pytest.raises(ValueError, match=r"spike times must have shape \(batch, neurons\)"):
+        net(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("layer", [0, 1])
+def test_a_backward_after_editing_a_weight_in_place_is_refused(fused: bool, layer: int) -> None:
+    """An optimiser step between forward and backward would give the gradient of weights
+    that did not produce the spikes."""
+    net = _nets([30])[0 if fused else 1]
+    t_in, labels = _inputs()
+    loss = relative_target_mse(net(t_in).out_times, labels, T)
+    with torch.no_grad():
+        net.layers[layer].weight.mul_(0.5)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_create_graph_gives_the_same_first_order_gradients() -> None:
+    fused, layers = _nets([30])
+    t_in, labels = _inputs()
+    grads = []
+    for net in (fused, layers):
+        loss = relative_target_mse(net(t_in).out_times, labels, T)
+        grads.append(torch.autograd.grad(loss, list(net.parameters()), create_graph=True))
+    assert any(g.abs().sum() > 0 for g in grads[1])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-5, atol=1e-7)

@@ -18,7 +18,7 @@ from bstdg.snn.backends import Backend, check_backend_name, get_backend
 from bstdg.snn.backends.base import check_layer_inputs
 from bstdg.snn.readout import FALLBACKS
 from bstdg.snn.rules import GradientRule
-from bstdg.snn.spikes import binarize, check_times
+from bstdg.snn.spikes import binarize, check_batch_shape, check_times
 
 THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron", "bs4nn_fact")
 
@@ -384,12 +384,13 @@ class SpikingNet(nn.Module):
         probability ``hidden_dropout`` in training mode), or None for all of them."""
         if not self.training or self.hidden_dropout == 0:
             return [None] * (len(self.layers) - 1)
-        return [torch.rand(batch, layer.out_features, device=device) >= self.hidden_dropout
+        return [torch.rand(batch, layer.weight.shape[0], device=device) >= self.hidden_dropout
                 for layer in self.layers[:-1]]
 
     def forward(self, t_in: torch.Tensor) -> NetOutput:
         # the input times are checked once: at the first layer, or here before a dropout
         # could hide a bad one
+        check_batch_shape(t_in)  # before the dropout masks are drawn for its batch
         checked = self.training and self.input_dropout > 0
         if checked:
             check_times(t_in, self.T)

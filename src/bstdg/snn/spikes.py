@@ -52,6 +52,20 @@ def _bad_times(t_in: torch.Tensor, T: int) -> str:
     return ", ".join(parts) or "invalid values"
 
 
+def check_batch_shape(t_in: torch.Tensor) -> None:
+    """Spike times come as a (batch, neurons) matrix."""
+    if t_in.dim() != 2:
+        raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
+
+
+def check_threshold_size(shape: tuple[int, ...], n_out: int) -> None:
+    """A threshold is a scalar, per-layer (1,) or per-neuron (n_out,) tensor."""
+    if math.prod(shape) not in (1, n_out):
+        raise ValueError(
+            f"threshold must be a scalar, shape (1,) or shape ({n_out},), got {tuple(shape)}"
+        )
+
+
 def check_times(t_in: torch.Tensor, T: int) -> None:
     """Validate the spike-time convention: integer values in [0, T], T = no spike.
 
@@ -59,8 +73,7 @@ def check_times(t_in: torch.Tensor, T: int) -> None:
     clamp-round-compare, which also catches NaN, infinities and fractions."""
     if T < 2:
         raise ValueError(f"T must be an integer >= 2, got {T}")
-    if t_in.dim() != 2:
-        raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
+    check_batch_shape(t_in)
     if not t_in.numel():
         return
     if t_in.is_floating_point():
@@ -101,8 +114,5 @@ def threshold_vector(
 ) -> torch.Tensor:
     """Broadcast a scalar, per-layer (1,) or per-neuron (n_out,) threshold to (n_out,)."""
     theta = torch.as_tensor(threshold, dtype=torch.float32, device=like.device)
-    if theta.numel() not in (1, n_out):
-        raise ValueError(
-            f"threshold must be a scalar, shape (1,) or shape ({n_out},), got {tuple(theta.shape)}"
-        )
+    check_threshold_size(tuple(theta.shape), n_out)
     return theta.reshape(-1).expand(n_out).contiguous()

@@ -18,7 +18,13 @@ import torch
 
 from bstdg.snn.readout import decide, decision_time
 from bstdg.snn.rules import KernelSpec
-from bstdg.snn.spikes import SpikeTimes, binarize, check_finite, check_times
+from bstdg.snn.spikes import (
+    SpikeTimes,
+    binarize,
+    check_batch_shape,
+    check_finite,
+    check_times,
+)
 
 
 class Backend(Protocol):
@@ -74,14 +80,16 @@ def check_layer(t_in: torch.Tensor, weight: torch.Tensor, T: int, delay: int) ->
     """Shapes, T and delay of a layer call (not the time range: see ``check_times``)."""
     if T < 2:
         raise ValueError(f"T must be an integer >= 2, got {T}")
-    if t_in.dim() != 2:
-        raise ValueError(f"spike times must have shape (batch, neurons), got {tuple(t_in.shape)}")
+    check_batch_shape(t_in)
     if delay < 0:
         raise ValueError(f"delay must be >= 0 time steps, got {delay}")
-    if weight.dim() != 2 or weight.shape[1] != t_in.shape[1]:
-        raise ValueError(
-            f"weight must have shape (N_out, {t_in.shape[1]}), got {tuple(weight.shape)}"
-        )
+    check_weight_shape(weight, t_in.shape[1])
+
+
+def check_weight_shape(weight: torch.Tensor, n_in: int) -> None:
+    """A layer's weight is (N_out, N_in), N_in the width of the spikes it receives."""
+    if weight.dim() != 2 or weight.shape[1] != n_in:
+        raise ValueError(f"weight must have shape (N_out, {n_in}), got {tuple(weight.shape)}")
 
 
 def check_trim(T: int, window_trim: int) -> None:

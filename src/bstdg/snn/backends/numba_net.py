@@ -12,6 +12,15 @@ rule whose every step the kernel has (const / exp kernels, per-sample normalisat
 error through the latent weights or, for real weights, the weights themselves). Other nets
 (``linear_relpsp``, ``silent_input_grad``, ``backprop_lookahead``, binarized backprop
 weights) take the layer path, which is the same computation one layer at a time.
+
+One numerical difference is by design: the per-sample error norm ||G|| is summed in float64,
+where torch's float32 norm (the layer path) loses precision once the squares are denormal
+(||G|| below about 1e-19) and reaches 0 near 1e-23. With the default eps this changes nothing
+visible (G / (||G|| + eps) is about G / eps on both paths); with ``eps=0`` such a sample keeps
+its raw error on the layer path (a zero norm divides by 1) and becomes a unit vector here.
+
+The backward is not differentiable again: under ``create_graph=True`` it gives the same
+first-order gradients, as constants.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from bstdg.snn.backends.numba_net_kernels import (
     net_grads,
     sign_rows_checked,
 )
-from bstdg.snn.spikes import check_finite
+from bstdg.snn.spikes import check_finite, check_threshold_size
 
 _NO_ROWS = np.empty((0, 0), np.float32)
 _NO_MASK = np.empty((0, 0), np.bool_)
@@ -72,21 +81,25 @@ def _plan(net: Any, keep: list[torch.Tensor | None]) -> NetPlan:
     )
 
 
-def _forward_rows(weight: torch.Tensor, binary: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(the forward rows w_hat^T the kernel integrates, the latent rows w^T the backward
-    reads), refusing a non-finite weight (checked on the way for +-1 nets)."""
+def _forward_rows(weight: torch.Tensor, binary: bool) -> np.ndarray:
+    """The forward rows w_hat^T the kernel integrates, refusing a non-finite weight (checked
+    on the way for +-1 nets)."""
     w_t = ops._rows_of_transpose(weight)
     if not binary:
         check_finite(weight, "weight")
-        return w_t.astype(np.float64), w_t
+        return w_t.astype(np.float64)
     w8 = np.empty(w_t.shape, np.int8)
     if not sign_rows_checked(w_t, w8):
         check_finite(weight, "weight")  # raises, naming the entries
-    return w8, w_t
+    return w8
 
 
 def _thetas(threshold: torch.Tensor, n_out: int) -> np.ndarray:
-    theta = ops._theta_array(threshold.detach(), n_out)
+    """The (n_out,) float64 thresholds, rounded through float32 as ``threshold_vector``
+    rounds them for the layer path."""
+    check_threshold_size(tuple(threshold.shape), n_out)
+    theta = np.empty(n_out, np.float64)
+    theta[:] = np.asarray(ops._numpy(threshold), np.float32).reshape(-1)
     if not np.isfinite(theta).all():
         check_finite(threshold, "threshold")
     return theta
@@ -110,7 +123,7 @@ class NumbaNetFunction(torch.autograd.Function):
         csrs = tuple(ops._empty_csr(batch, w.shape[1]) for w in weights)
         t_np = np.ascontiguousarray(t_in.detach().numpy(), dtype=np.float32)
         if batch:
-            net_forward(t_np, tuple(r[0] for r in rows), theta, plan.T, plan.delay, plan.keep,
+            net_forward(t_np, tuple(rows), theta, plan.T, plan.delay, plan.keep,
                         tuple(outs), csrs)
             if csrs[0].nspk.min() == TIMES_OUT_OF_RANGE:
                 raise ops._times_error(t_np, plan.T)
@@ -119,19 +132,22 @@ class NumbaNetFunction(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(v_fire, v_end)
         ctx.plan = plan
-        ctx.save_for_backward(*times)  # autograd refuses a backward after an in-place edit
-        ctx.saved = (csrs, [r[1] for r in rows])
+        # autograd refuses a backward after an in-place edit of any of these
+        ctx.save_for_backward(*times, *weights)
+        ctx.csrs = csrs
         ctx.threshold_shapes = [th.shape for th in thresholds]
         return (*times, v_fire, v_end)
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor | None) -> tuple[Any, ...]:  # type: ignore[override]
         plan: NetPlan = ctx.plan
-        csrs, w_rows = ctx.saved
-        times = [t.numpy() for t in ctx.saved_tensors]
-        n_layers = len(times)
+        csrs = ctx.csrs
+        n_layers = len(csrs)
+        saved = ctx.saved_tensors
+        times = [ops._numpy(t) for t in saved[:n_layers]]
+        w_rows = [ops._rows_of_transpose(w) for w in saved[n_layers:]]  # the latent w^T
         batch = times[0].shape[0]
-        top = tuple(_NO_ROWS if g is None else np.ascontiguousarray(g.numpy(), np.float32)
+        top = tuple(_NO_ROWS if g is None else np.ascontiguousarray(ops._numpy(g), np.float32)
                     for g in grads[:n_layers])
         need_t_in = ctx.needs_input_grad[1]
         grad_t_in = np.empty((batch, csrs[0].order.shape[1]), np.float32) if need_t_in \

@@ -45,6 +45,7 @@ from bstdg.snn.backends.base import (
     BackendBase,
     check_layer,
     check_layer_inputs,
+    check_weight_shape,
     trim_window,
     untrim,
 )
@@ -307,6 +308,8 @@ class NumbaBackend(BackendBase):
             return None
         first = net.layers[0]
         check_layer(t_in, first.weight, net.T, first.spec.delay)
+        for k in range(1, len(net.layers)):  # the kernel reads them unchecked
+            check_weight_shape(net.layers[k].weight, net.layers[k - 1].weight.shape[0])
         if t_in.dtype == torch.float64:  # 7.99999999 would round to 8 in float32
             check_times(t_in, net.T)
         return list(run_net(net, t_in.float(), keep))
