@@ -5,6 +5,7 @@ times and potentials bit for bit, the same gradients to float rounding, the same
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import numba
@@ -257,7 +258,9 @@ def test_a_backward_after_editing_a_weight_in_place_is_refused(fused: bool, laye
     that did not produce the spikes."""
     net = _nets([30])[0 if fused else 1]
     t_in, labels = _inputs()
-    loss = relative_target_mse(net(t_in).out_times, labels, T)
+    out = net(t_in)
+    assert _ran_fused(out) == fused
+    loss = relative_target_mse(out.out_times, labels, T)
     with torch.no_grad():
         net.layers[layer].weight.mul_(0.5)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
@@ -269,8 +272,52 @@ def test_create_graph_gives_the_same_first_order_gradients() -> None:
     t_in, labels = _inputs()
     grads = []
     for net in (fused, layers):
-        loss = relative_target_mse(net(t_in).out_times, labels, T)
+        out = net(t_in)
+        assert _ran_fused(out) == (net is fused)
+        loss = relative_target_mse(out.out_times, labels, T)
         grads.append(torch.autograd.grad(loss, list(net.parameters()), create_graph=True))
     assert any(g.abs().sum() > 0 for g in grads[1])
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-5, atol=1e-7)
+
+
+def test_float64_thresholds_are_rounded_as_the_layer_path_rounds_them() -> None:
+    """The layer path casts thresholds to float32: 1.9999999999 becomes 2.0 on both paths."""
+    fused, layers = _nets([30])
+    for net in (fused, layers):
+        for layer in net.layers:
+            layer.threshold = torch.nn.Parameter(
+                torch.full_like(layer.threshold, 1.9999999999, dtype=torch.float64))
+    _assert_same(fused, layers, *_inputs())
+
+
+@pytest.mark.parametrize("change", [{"delay": 3}, {"binary": False},
+                                    {"rule": GradientRule(normalize=False)}],
+                         ids=lambda c: "-".join(c))
+def test_layers_with_different_specs_take_the_layer_path(change: dict[str, Any]) -> None:
+    """The fused kernel applies layer 0's spec to every layer."""
+    fused, layers = _nets([30])
+    for net in (fused, layers):
+        net.layers[1].spec = dataclasses.replace(net.layers[1].spec, **change)
+    assert not fusable(fused)
+    _assert_same(fused, layers, *_inputs(), fused_ran=False)
+
+
+@pytest.mark.parametrize("keep, match", [
+    ([], r"one mask per hidden layer \(1\), got 0"),
+    ([torch.ones(12, 5, dtype=torch.bool)], r"keep\[0\] must be None or a bool tensor of shape "
+                                             r"\(12, 30\)"),
+    ([torch.ones(12, 30)], r"keep\[0\] must be None or a bool tensor"),
+])
+def test_the_backend_refuses_dropout_masks_that_do_not_fit(keep: list[Any], match: str) -> None:
+    fused, _ = _nets([30])
+    t_in = _inputs()[0]
+    with pytest.raises(ValueError, match=match):
+        fused.layers[0].backend_for(t_in.device).net_forward(fused, t_in, keep)
+
+
+def test_the_backend_refuses_input_that_is_not_a_batch_matrix() -> None:
+    fused, _ = _nets([30])
+    impl = fused.layers[0].backend_for(torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"spike times must have shape \(batch, neurons\)"):
+        impl.net_forward(fused, torch.tensor(3.0), [None])

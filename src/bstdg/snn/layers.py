@@ -261,7 +261,11 @@ class SpikingNet(nn.Module):
     The rounding differs (the per-sample norm and the threshold gradient are summed in
     float64 there), so a long training run drifts apart from the layer path's as it would
     on another thread count; False always runs the layers one by one, as before. The fused
-    path leaves the hidden times' ``.grad`` unset (their error stays inside the kernel).
+    path leaves the hidden times' ``.grad`` unset (their error stays inside the kernel), its
+    backward is not differentiable again (``create_graph=True`` gives the first-order
+    gradients as constants), and with ``eps=0`` a sample whose error norm underflows torch's
+    float32 norm (below about 1e-19) is scaled to unit norm there. Layers whose specs differ
+    (delay, weights, rule) always run one by one.
     """
 
     def __init__(

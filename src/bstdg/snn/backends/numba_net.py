@@ -46,15 +46,29 @@ _NO_MASK = np.empty((0, 0), np.bool_)
 
 def fusable(net: Any) -> bool:
     """Whether :class:`NumbaNetFunction` can run ``net`` (a ``SpikingNet`` on the numba
-    backend): see the module docstring."""
+    backend): see the module docstring. The kernel applies one spec (window, delay, weights,
+    rule, backend) to every layer, so a net whose layers differ takes the layer path."""
     first = net.layers[0]
     rule = first.spec.rule
     if rule.kernel == "linear_relpsp" or rule.silent_input_grad or rule.backprop_lookahead:
         return False
     if first.spec.binary and rule.backprop_weights != "latent":
         return False
-    return all(layer.spec.window_trim == 0 and layer.weight.dtype == torch.float32
-               for layer in net.layers)
+    return first.spec.window_trim == 0 and all(
+        layer.spec == first.spec and layer.weight.dtype == torch.float32
+        for layer in net.layers
+    )
+
+
+def check_keep(keep: list[torch.Tensor | None], widths: list[int], batch: int) -> None:
+    """One mask per hidden layer, None or bool (batch, width): the kernel reads it unchecked."""
+    if len(keep) != len(widths):
+        raise ValueError(f"keep must hold one mask per hidden layer ({len(widths)}), "
+                         f"got {len(keep)}")
+    for k, (mask, width) in enumerate(zip(keep, widths, strict=True)):
+        if mask is not None and (mask.dtype != torch.bool or tuple(mask.shape) != (batch, width)):
+            raise ValueError(f"keep[{k}] must be None or a bool tensor of shape "
+                             f"({batch}, {width}), got {mask.dtype} {tuple(mask.shape)}")
 
 
 class NetPlan(NamedTuple):

@@ -51,7 +51,7 @@ from bstdg.snn.backends.base import (
 )
 from bstdg.snn.backends.numba_target import use_wide_vectors
 from bstdg.snn.rules import KernelSpec
-from bstdg.snn.spikes import SpikeTimes, check_times
+from bstdg.snn.spikes import SpikeTimes, check_batch_shape, check_times
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
@@ -302,14 +302,16 @@ class NumbaBackend(BackendBase):
     ) -> list[torch.Tensor] | None:
         """The whole net in one kernel launch per pass (``numba_net``) when its options
         allow it and the batch runs on one thread."""
-        from bstdg.snn.backends.numba_net import fusable, run_net
+        from bstdg.snn.backends.numba_net import check_keep, fusable, run_net
 
+        check_batch_shape(t_in)
         if _threads_for(t_in.shape[0]) > 1 or not fusable(net):
             return None
         first = net.layers[0]
         check_layer(t_in, first.weight, net.T, first.spec.delay)
         for k in range(1, len(net.layers)):  # the kernel reads them unchecked
             check_weight_shape(net.layers[k].weight, net.layers[k - 1].weight.shape[0])
+        check_keep(keep, [layer.weight.shape[0] for layer in net.layers[:-1]], t_in.shape[0])
         if t_in.dtype == torch.float64:  # 7.99999999 would round to 8 in float32
             check_times(t_in, net.T)
         return list(run_net(net, t_in.float(), keep))
