@@ -11,7 +11,7 @@ ifeq ($(origin BSTDG_DATA_DIR), undefined)
   endif
 endif
 
-.PHONY: setup train test test-fast imports lint bench clean
+.PHONY: setup train test test-fast imports lint bench clean table-%
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check src tests
+
+# one paper table: make table-mnist (sweeps/table_mnist.sh); QUICK=1 SEEDS=1 for a smoke run
+table-%: setup
+	PATH=$(abspath $(VENV))/bin:$$PATH bash sweeps/table_$*.sh $(ARGS)
 
 bench: setup
 	$(VENV)/bin/bstdg-bench $(ARGS)

@@ -1,14 +1,23 @@
-# Shared by the table recipes: run one Hydra multirun into $SWEEP_DIR, then bstdg-report it.
-# Usage (from a recipe): table NAME <bstdg-train overrides...>; extra recipe arguments are
-# appended as overrides, e.g. `sweeps/table_mnist.sh trainer.max_epochs=3`; SEEDS=1 runs one
-# seed instead of the recipe's list.
+# Shared by the table recipes: one Hydra multirun into $SWEEP_ROOT/<name>, then its report.
+#   SEEDS=1,2      run these seeds instead of the recipe's
+#   QUICK=1        smoke run: one epoch of a few batches, into logs/quick/ unless SWEEP_ROOT is set
+#   SWEEP_ROOT=D   where the runs go (default logs/tables, the folders docs/results.yaml reads)
+# Extra recipe arguments are appended as bstdg-train overrides.
 set -euo pipefail
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" NUMBA_NUM_THREADS="${NUMBA_NUM_THREADS:-1}"
 export WANDB_MODE="${WANDB_MODE:-offline}"
 
+QUICK_OVERRIDES=()
+if [ "${QUICK:-0}" = 1 ]; then
+  QUICK_OVERRIDES=(trainer.max_epochs=1 +trainer.limit_train_batches=3
+                   +trainer.limit_val_batches=2 +trainer.limit_test_batches=2)
+  SWEEP_ROOT="${SWEEP_ROOT:-logs/quick}"
+fi
+
 table() {
   local name=$1; shift
   local sweep_dir="${SWEEP_ROOT:-logs/tables}/$name"
-  bstdg-train -m launcher=joblib logger=csv hydra.sweep.dir="$sweep_dir" "$@"
+  bstdg-train -m launcher=joblib logger=csv hydra.sweep.dir="$sweep_dir" "$@" \
+    "${QUICK_OVERRIDES[@]}"
   bstdg-report "$sweep_dir" --out "${REPORT_ROOT:-results}/$name"
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fashion-MNIST row: BSTDG 784-1000-10, binarized, seeds 1-3.
-# CPU: 20 epochs, about 10-15 min per job, ~25 min in all. Output: results/fmnist/.
+# Fashion-MNIST row: BSTDG 784-1000-10 (fmnist_bstdg), seeds 1-10.
+# Output: logs/tables/fmnist/<job>/ (runs), results/fmnist/ (tables, plots).
 source "$(dirname "$0")/_table.sh"
-table fmnist experiment=fmnist_bstdg seed=${SEEDS:-1,2,3} "$@"
+table fmnist experiment=fmnist_bstdg seed="${SEEDS:-1,2,3,4,5,6,7,8,9,10}" "$@"
