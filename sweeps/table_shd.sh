@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# SHD row: BSTDG 700-400-20 on first-spike times. Needs SHD/shd_{train,test}.h5 under
-# $BSTDG_DATA_DIR (README, Data). Without the real files, a pipeline check on synthetic
-# files: python sweeps/fake_shd.py /tmp/fake && BSTDG_DATA_DIR=/tmp/fake sweeps/table_shd.sh
-# Output: results/shd/.
+# SHD row: BSTDG 700-400-20 (shd_bstdg) on first-spike times, seeds 1-3.
+# Real data: SHD/shd_{train,test}.h5 under $BSTDG_DATA_DIR (docs/data.md) -> logs/tables/shd/.
+# SYNTHETIC=1: a pipeline check on SHD-format files written by sweeps/fake_shd.py into
+# logs/fake_shd/ -> logs/tables/shd_synthetic/ (the row docs/results.md shows without SHD).
 source "$(dirname "$0")/_table.sh"
-table shd experiment=shd_bstdg seed=${SEEDS:-1,2,3} "$@"
+if [ "${SYNTHETIC:-0}" = 1 ]; then
+  fake_root="${SWEEP_ROOT:-logs/tables}/../fake_shd"
+  python "$(dirname "$0")/fake_shd.py" "$fake_root"
+  BSTDG_DATA_DIR="$(cd "$fake_root" && pwd)" table shd_synthetic experiment=shd_bstdg \
+    seed="${SEEDS:-1,2,3}" "$@"
+else
+  table shd experiment=shd_bstdg seed="${SEEDS:-1,2,3}" "$@"
+fi
