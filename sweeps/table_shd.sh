@@ -7,8 +7,9 @@ source "$(dirname "$0")/_table.sh"
 if [ "${SYNTHETIC:-0}" = 1 ]; then
   fake_root="${SWEEP_ROOT:-logs/tables}/../fake_shd"
   python "$(dirname "$0")/fake_shd.py" "$fake_root"
-  BSTDG_DATA_DIR="$(cd "$fake_root" && pwd)" table shd_synthetic experiment=shd_bstdg \
-    seed="${SEEDS:-1,2,3}" "$@"
+  BSTDG_DATA_DIR="$(cd "$fake_root" && pwd)"
+  export BSTDG_DATA_DIR
+  table shd_synthetic experiment=shd_bstdg seed="${SEEDS:-1,2,3}" "$@"
 else
   table shd experiment=shd_bstdg seed="${SEEDS:-1,2,3}" "$@"
 fi

@@ -1,7 +1,7 @@
 """Spike encoders: inputs → single spike times (int64 in ``[0, T]``, ``T`` = no spike).
 
 Every encoder satisfies the :class:`SpikeEncoder` protocol (``T`` and ``__call__``).
-Pure torch; no Lightning/Hydra/W&B imports. See method.md §2.1.
+Pure torch; no Lightning/Hydra/W&B imports. See docs/method.md, "Input encoding".
 """
 
 from .encoders import LATENCY_CODES, LatencyEncoder, SHDFirstSpikeEncoder

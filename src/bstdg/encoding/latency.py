@@ -1,4 +1,4 @@
-"""Intensity-to-latency codes for images (method.md §2.1.1).
+"""Intensity-to-latency codes for images (docs/method.md, "Images").
 
 Convention (whole platform): a spike time is an integer in ``[0, T)``; the value ``T``
 means "no spike". Every input element fires at most once, so the output has the shape

@@ -1,4 +1,4 @@
-"""Spiking Heidelberg Digits events to spike times (method.md §2.1.4, option A).
+"""Spiking Heidelberg Digits events to spike times (docs/method.md, option A).
 
 Input batch format: ``events`` float tensor ``(B, E, 2)`` of padded events
 ``[time_seconds, unit]``; padding rows have time ``+inf`` (and unit 0).
@@ -12,7 +12,7 @@ that is not exactly representable (e.g. ``0.01``) may sit just below a bin edge.
 :func:`shd_first_spike` is pure time-to-first-spike, one spike per channel, so the network
 stays single-spike end-to-end (``conf/encoder/shd_first_spike.yaml``).
 
-Option B of method.md (every event binned, input current ``Σ_i ŵ_ji · n_i(t)`` from per-bin
+Option B of docs/method.md (every event binned, input current ``Σ_i ŵ_ji · n_i(t)`` from per-bin
 event counts) is not provided: it is not an encoder choice but a different input layer. Its
 counts are not spike times in ``[0, T]``, so no ``SpikeEncoder`` can hand them to
 ``SpikingNet``, whose layers (and their gradient rules) take one time per input. Binning
@@ -73,7 +73,7 @@ def shd_first_spike(
     n_channels: int = 700,
     t_window: float = 1.0,
 ) -> torch.Tensor:
-    """First event of each channel as a single spike time (method.md §2.1.4 option A).
+    """First event of each channel as a single spike time (docs/method.md, option A).
 
     ``τ_c = min{t_k : unit_k = c, 0 <= t_k < t_window}`` (scatter_reduce ``amin``) and
     ``s_c = floor(τ_c / Δ)`` with ``Δ = t_window / T``. Channels with no in-window event

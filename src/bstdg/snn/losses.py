@@ -1,4 +1,4 @@
-"""Losses on output spike times (method.md §2.4). Targets are detached."""
+"""Losses on output spike times (docs/method.md, "Loss"). Targets are detached."""
 
 from __future__ import annotations
 

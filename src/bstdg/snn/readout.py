@@ -1,4 +1,4 @@
-"""Output decision rules: earliest spike wins (method.md §2.3)."""
+"""Output decision rules: earliest spike wins (docs/method.md, "Decision")."""
 
 from __future__ import annotations
 

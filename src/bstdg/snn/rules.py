@@ -1,4 +1,4 @@
-"""The spike-timing-dependent gradient family, as options of one layer (method.md §2.5).
+"""The spike-timing-dependent gradient family, as options of one layer (docs/method.md).
 
 For a layer with input times t_i, output times t_j and upstream gradient G = dL/dt_out:
 
@@ -17,7 +17,7 @@ For a layer with input times t_i, output times t_j and upstream gradient G = dL/
 6. ``silent_input_grad``: an input that did not spike (t_i = T) gets
    dL/dt_i = sum_j g_j w~_ji, the error it would carry were it causal to every neuron,
    so a silent hidden neuron is pulled back by its useful outgoing weights (the causal
-   mask alone gives it no gradient, ever: method.md §8).
+   mask alone gives it no gradient, ever: docs/method.md, "Dead neurons and spike dropout").
 
 Kernels kappa(delta), delta = t_j - t_i >= 0: ``const`` A (S4NN, SSTDP as released),
 ``exp`` A exp(-delta / tau) (temporal locality; the BSTDG default), ``linear_relpsp`` A delta
@@ -94,8 +94,8 @@ class KernelSpec:
 class GradientRule:
     """Options of the spike-timing-dependent gradient (see the module docstring).
 
-    ``tau`` is in time steps; ``None`` means ``tau_fraction * T`` (method.md suggests T / 8;
-    the BSTDG preset uses T / 2, which trained better on MNIST, see the README).
+    ``tau`` is in time steps; ``None`` means ``tau_fraction * T`` (T / 8 by default, docs/method.md;
+    the BSTDG preset uses T / 2, which trained better on MNIST, see docs/tuning.md).
     ``causal_inclusive`` counts t_i == t_j as causal (SSTDP, which uses delay 0).
     ``silent_input_grad`` passes error to silent inputs (step 6 of the module docstring).
     ``backprop_lookahead`` (>= 0) propagates the error through W - lookahead * dL/dW, the

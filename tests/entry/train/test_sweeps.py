@@ -46,8 +46,8 @@ def _table_calls() -> dict[str, list[str]]:
     calls = {}
     for script in sorted(SWEEPS.glob("table_*.sh")):
         text = script.read_text().replace("\\\n", " ")
-        text = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)  # ${SEEDS:-1,2,3} -> 1,2,3
-        lines = [ln for ln in text.splitlines() if ln.startswith("table ")]
+        text = re.sub(r"\"?\$\{\w+:-([^}]*)\}\"?", r"\1", text)  # "${SEEDS:-1,2}" -> 1,2
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("table ")]
         assert lines, f"{script.name} makes no table"
         for k, line in enumerate(lines):
             calls[f"{script.name}#{k}"] = [w for w in line.split()[2:] if w != '"$@"']
