@@ -47,3 +47,13 @@ def test_download_shd_from_local_mirror(tmp_path, monkeypatch):
 def test_caltech_prints_instructions(capsys, tmp_path):
     assert dl.main(["caltech", "--to", str(tmp_path)]) == 2
     assert "101_ObjectCategories" in capsys.readouterr().out
+
+
+def test_a_failed_download_says_what_to_copy_where_and_leaves_no_folder(tmp_path, capsys):
+    missing = tmp_path / "mirror" / "absent.gz"
+    dest = tmp_path / "root" / "MNIST" / "raw" / "absent.gz"
+    with pytest.raises(dl.DownloadError) as err:
+        dl.fetch(missing.as_uri(), dest, "0" * 64)
+    message = str(err.value)
+    assert missing.as_uri() in message and str(dest) in message and "BSTDG_DATA_DIR" in message
+    assert not (tmp_path / "root").exists()

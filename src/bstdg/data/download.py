@@ -37,14 +37,38 @@ def file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
+class DownloadError(OSError):
+    """A file could not be fetched; the message says what to copy where instead."""
+
+
+def _new_folders(path: Path) -> list[Path]:
+    """``path`` and its parents that do not exist yet, deepest first."""
+    return [p for p in (path, *path.parents) if not p.exists()]
+
+
 def fetch(url: str, dest: Path, checksum: str, algorithm: str = "sha256") -> Path:
-    """Download `url` to `dest` unless a file with the right checksum is already there."""
+    """Download `url` to `dest` unless a file with the right checksum is already there.
+
+    A failed download leaves nothing behind (no partial file, no new empty folder) and raises
+    :class:`DownloadError` naming the URL, the file to copy there by hand and
+    ``BSTDG_DATA_DIR``."""
     if dest.is_file() and file_digest(dest, algorithm) == checksum:
         return dest
+    created = _new_folders(dest.parent)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as fh:
-        shutil.copyfileobj(response, fh)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as fh:
+            shutil.copyfileobj(response, fh)
+    except OSError as err:  # URLError, timeouts, refused connections
+        partial.unlink(missing_ok=True)
+        for folder in created:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        reason = getattr(err, "reason", err)
+        raise DownloadError(
+            f"cannot download {url} ({reason}); offline, copy that file to {dest} by hand, or "
+            f"point BSTDG_DATA_DIR at a data root that already holds it") from None
     actual = file_digest(partial, algorithm)
     if actual != checksum:
         partial.unlink()
@@ -89,10 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.dataset == "caltech":
         print(CALTECH_HOW_TO_GET)
         return 2
-    if args.dataset == "shd":
-        where = download_shd(root)
-    else:
-        where = download_idx("MNIST" if args.dataset == "mnist" else "FashionMNIST", root)
+    try:
+        if args.dataset == "shd":
+            where = download_shd(root)
+        else:
+            where = download_idx("MNIST" if args.dataset == "mnist" else "FashionMNIST", root)
+    except DownloadError as err:
+        print(f"bstdg.data.download: {err}", file=sys.stderr)
+        return 1
     print(f"{args.dataset}: files verified in {where}")
     return 0
 

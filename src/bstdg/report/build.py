@@ -62,14 +62,17 @@ def build_report(
     metrics: Sequence[str] | None = None,
     plots: bool = True,
     published: str = "matching",
+    full_tex: bool = False,
 ) -> Report:
     """Load every run beneath ``paths`` (``wandb:ENTITY/PROJECT`` entries through the W&B
-    API), aggregate, write tables (and plots) into ``out``."""
+    API), aggregate, write tables (and figures, PDF and PNG) into ``out``; ``full_tex`` also
+    writes ``table_full.tex`` (every metric, plus the published block)."""
     runs = load_any(paths)
     table = aggregate(runs, by=by, metrics=metrics)
     keys = list(table.columns[: list(table.columns).index("n")])
     skipped = skipped_runs(runs)
-    files = write_tables(table, out, skipped, published_for(runs, published), runs=runs)
+    files = write_tables(table, out, skipped, published_for(runs, published), runs=runs,
+                         full_tex=full_tex)
     if plots and not table.empty:
         files += plot_all(table, runs, out)
     return Report(runs, table, skipped, keys, files)

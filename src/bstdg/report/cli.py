@@ -14,8 +14,7 @@ from collections.abc import Sequence
 
 from bstdg.report.aggregate import METRICS
 from bstdg.report.build import PUBLISHED_CHOICES, build_report
-from bstdg.report.previous_doc import KEPT_SUFFIX
-from bstdg.report.results_doc import SpecError, build_results_doc, update_readme_block
+from bstdg.report.results_doc import NOT_RUN, SpecError, build_results_doc, update_readme_block
 from bstdg.report.runs import RUN_DIR, SKIP_REASON, NoRunsFoundError
 
 
@@ -23,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bstdg-report",
         description="Aggregate bstdg runs (every metrics.json beneath the paths) into "
-        "Markdown/CSV/LaTeX tables and PNG/SVG plots. Runs that did not finish are listed in "
+        "Markdown/CSV/LaTeX tables and PDF/PNG figures. Runs that did not finish are listed in "
         "skipped.md, never averaged. With --doc SPEC, write one Markdown document (e.g. "
         "docs/results.md) with a section per entry of the spec instead.",
     )
@@ -45,6 +44,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", default=None, metavar="NAME",
                    help=f"metrics to aggregate (default: those present of {', '.join(METRICS)})")
     p.add_argument("--no-plots", action="store_true", help="write the tables only")
+    p.add_argument("--full-tex", action="store_true",
+                   help="also write table_full.tex: every metric as a wide tabular of raw "
+                   "metric keys, plus the published block (table.tex is the compact paper "
+                   "table of at most 9 columns)")
     p.add_argument("--published", choices=PUBLISHED_CHOICES, default="matching",
                    help="published baseline numbers under the table: for the runs' datasets "
                    "(matching, default), all, or none")
@@ -53,11 +56,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _main_doc(args: argparse.Namespace) -> int:
     """bstdg-report --doc SPEC --out FILE: the results document."""
-    command = " ".join(["bstdg-report", "--doc", args.doc, "--out", args.out,
-                        *(["--root", args.root] if args.root else []),
-                        *(["--readme", args.readme] if args.readme else [])])
     try:
-        doc = build_results_doc(args.doc, args.out, root=args.root, command=command)
+        doc = build_results_doc(args.doc, args.out, root=args.root)
         if args.readme:
             link = os.path.relpath(args.out, os.path.dirname(os.path.abspath(args.readme)))
             update_readme_block(args.readme, doc, link)
@@ -68,10 +68,10 @@ def _main_doc(args: argparse.Namespace) -> int:
         print(f"{result.section.title}: {result.n_runs} finished runs, verdict {result.verdict}")
     for problem in doc.problems:
         print(f"bstdg-report: {problem}", file=sys.stderr)
-    kept = [r.section.title for r in doc.sections if r.verdict.endswith(KEPT_SUFFIX)]
-    if kept:
-        print(f"{len(kept)} section(s) kept from the document being replaced (no run of theirs "
-              f"in logs/ nor in the archive): rerun their commands to rebuild them from runs")
+    not_run = [r.section for r in doc.sections if r.verdict == NOT_RUN]
+    for section in not_run:
+        print(f"bstdg-report: {section.title!r} has no run in {', '.join(section.runs)} nor in "
+              f"the archive: run `{section.command}`", file=sys.stderr)
     print(f"wrote {doc.out}")
     return 1 if doc.problems else 0
 
@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("give run dirs, multirun dirs or globs (or --doc SPEC)")
     try:
         report = build_report(args.paths, args.out, by=args.by, metrics=args.metrics,
-                              plots=not args.no_plots, published=args.published)
+                              plots=not args.no_plots, published=args.published,
+                              full_tex=args.full_tex)
     except (NoRunsFoundError, KeyError, ValueError) as err:
         print(f"bstdg-report: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2

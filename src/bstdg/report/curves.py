@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -25,3 +26,15 @@ def epoch_curves(run_dir: str | Path) -> pd.DataFrame | None:
         return None
     log = log.dropna(subset=["epoch"])
     return log.groupby("epoch").last(skipna=True).reset_index()
+
+
+def mean_curve(tables: Sequence[pd.DataFrame], metric: str) -> pd.DataFrame | None:
+    """Per epoch, the ``mean``, sample ``std`` (ddof=1; NaN for one run) and ``n`` of
+    ``metric`` over the per-run tables of :func:`epoch_curves` that log it; None when
+    none does."""
+    parts = [t[["epoch", metric]].dropna() for t in tables if metric in t]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return None
+    stats = pd.concat(parts).groupby("epoch")[metric].agg(["mean", "std", "count"])
+    return stats.rename(columns={"count": "n"}).reset_index()

@@ -5,17 +5,15 @@
     from bstdg.report.results_doc import build_results_doc
     build_results_doc("docs/results.yaml", "docs/results.md")
 
-Each section of the spec names its runs (run dirs, multirun dirs or globs, relative to the
-repository root), an optional filter and grouping, the command that produces the runs, the
+Each section of the spec names the folder its table recipe writes (``sweeps/table_<name>.sh``),
+a filter on the runs' config that picks the row's runs there, the recipe's command, the
 protocol, the target (free text, and optionally machine-checkable targets compared with the
-mean over seeds) and the published rows to show beside the measured ones. A section whose
-runs do not exist yet says "not run yet" with its command instead of failing, unless the
-document being replaced measured it: then that block is kept, marked with its generation
-date and commit (report.previous_doc). The spec's ``archive`` file keeps every run's
-metrics.json object, so that the document regenerates from a clone without ``logs/``
-(report.run_archive). Sections marked ``history`` (earlier defaults, screens) follow the
-table rows under one heading, with an overview table of their own. The spec is parsed by
-report.results_spec.
+mean over seeds), the published rows to show beside the measured ones and, for a table row,
+its place in the methods x datasets comparison. The document is made from runs only: the
+metrics.json files under ``logs/`` and the spec's ``archive`` file, which keeps the runs every
+section reads so that a clone without ``logs/`` regenerates the same document
+(report.run_archive). Where the document is written changes nothing in it. The spec is parsed
+by report.results_spec.
 """
 
 from __future__ import annotations
@@ -40,6 +38,7 @@ from bstdg.report.aggregate import (
     stat_column,
 )
 from bstdg.report.formatting import (
+    DATASET_NAMES,
     format_key,
     format_minutes,
     is_accuracy,
@@ -47,9 +46,8 @@ from bstdg.report.formatting import (
     key_header,
     mean_std,
 )
-from bstdg.report.previous_doc import PreviousSection, previous_sections
+from bstdg.report.published import published_results
 from bstdg.report.results_spec import (
-    HISTORY_TITLE,
     ResultsSpec,
     Section,
     SpecError,
@@ -85,11 +83,9 @@ DOC_METRICS: tuple[tuple[str, str], ...] = (
     ("test/no_output_spike_frac", "no-output frac"),
 )
 MET, MISSED, NOT_EVALUATED, NOT_RUN = "met", "missed", "not evaluated", "not run yet"
-DEFAULT_COMMAND = "bstdg-report --doc {spec} --out {out}"
-HISTORY_TEXT = (
-    "The sections below hold the runs behind the choice of the current defaults: earlier "
-    "defaults, and screens of one lever at a time (docs/tuning.md tells the story). They are "
-    "not the table rows; their commands pin the settings they ran with.")
+DOC_COMMAND = "bstdg-report --doc {spec} --out docs/results.md"
+# Column order of the comparison table (published.yaml's dataset names).
+COMPARISON_DATASETS = ("caltech_face_motorbike", "mnist", "fmnist", "shd")
 
 
 @dataclass
@@ -103,8 +99,7 @@ class SectionResult:
     problems: list[str] = field(default_factory=list)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: dict[str, Path] = field(default_factory=dict)
-    n_found: int = 0
-    headline: str | None = None
+    archived: dict[str, Any] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- runs
@@ -262,10 +257,10 @@ def _runs_text(section: Section) -> str:
 
 
 def _load(section: Section, root: Path, archived: Mapping[str, Any]
-          ) -> tuple[pd.DataFrame, list[str], dict[str, Path]]:
-    """Every run of the section's entries (empty when none), the entries with no run, and
-    the metrics.json files read under ``root`` by archive key; runs absent there are read
-    from ``archived`` (the archive's runs by key)."""
+          ) -> tuple[pd.DataFrame, list[str], dict[str, Path], dict[str, Any]]:
+    """Every run of the section's entries (empty when none), the entries with no run, the
+    metrics.json files read under ``root`` by archive key, and the archived runs read
+    instead where ``root`` has no such run (``archived``: the archive's runs by key)."""
     missing: list[str] = []
     files: dict[str, Path] = {}
     stored: dict[str, Any] = {}
@@ -280,7 +275,8 @@ def _load(section: Section, root: Path, archived: Mapping[str, Any]
     frames = [df for df in (load_runs(list(files.values())) if files else None,
                             load_records({str(root / k): v for k, v in stored.items()})
                             if stored else None) if df is not None]
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), missing, files
+    loaded = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return loaded, missing, files, stored
 
 
 def render_section(section: Section, root: str | Path,
@@ -300,7 +296,7 @@ def render_section(section: Section, root: str | Path,
     agg = pd.DataFrame()
     n_runs = 0
 
-    loaded, missing, files = _load(section, root, archived or {})
+    loaded, missing, files, stored = _load(section, root, archived or {})
     runs, absent = filter_runs(loaded, section.filter) if not loaded.empty else (loaded, [])
     if runs.empty:
         if loaded.empty:
@@ -351,7 +347,7 @@ def render_section(section: Section, root: str | Path,
             parts += ["**Published** (the papers' numbers, not measured here):",
                       published_table(rows)]
     return SectionResult(section, "\n\n".join(parts), verdict, n_runs, problems, agg, files,
-                         len(loaded))
+                         stored)
 
 
 # ----------------------------------------------------------------------------- document
@@ -396,7 +392,7 @@ def _overview(results: Sequence[SectionResult], link: str = "") -> str:
     for r in results:
         target = r.section.target or ("; ".join(t.text() for t in r.section.targets) or "–")
         rows.append([f"[{r.section.title}]({link}#{_anchor(r.section.title)})", str(r.n_runs),
-                     r.headline or _headline(r.table), target, r.verdict])
+                     _headline(r.table), target, r.verdict])
     return _md_table(["section", "finished runs", "acc / acc_ties (%)", "target", "verdict"],
                      rows)
 
@@ -420,45 +416,53 @@ class ResultsDoc:
         return [p for s in self.sections for p in s.problems]
 
 
-def _split_history(results: Sequence[SectionResult]
-                   ) -> tuple[list[SectionResult], list[SectionResult]]:
-    """The table rows and the history sections (``history: true``), each in spec order."""
-    return ([r for r in results if not r.section.history],
-            [r for r in results if r.section.history])
+def _cell(row: pd.Series, metric: str) -> str:
+    return mean_std(row, metric, percent=True) if stat_column(metric, "mean") in row else "–"
 
 
-def _kept(result: SectionResult, previous: PreviousSection | None) -> SectionResult:
-    """``result`` itself, or, when it found no run at all and ``previous`` (the same section
-    of the document being replaced) was measured, that block, marked as kept."""
-    if previous is None or result.verdict != NOT_RUN or result.n_found:
-        return result
-    not_found = ", ".join(f"`{r}`" for r in result.section.runs)
-    kept = previous.kept(f"nothing at {not_found}", result.section.title)
-    return SectionResult(result.section, kept.markdown, kept.verdict, kept.n_runs,
-                         result.problems, headline=kept.headline)
+def comparison_table(results: Sequence[SectionResult]) -> str:
+    """Methods x datasets as the papers lay them out: the rows measured here (sections with a
+    ``row``, mean ± std over seeds, acc / acc with ties) above the published numbers."""
+    measured: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in results:
+        if r.section.row is None or len(r.table) != 1:
+            continue
+        row, agg = r.section.row, r.table.iloc[0]
+        cell = (f"{_cell(agg, 'test/acc')} / {_cell(agg, 'test/acc_ties')} "
+                f"({row.structure}, n = {agg['n']})")
+        measured.setdefault((row.method, "measured here"), {}).setdefault(
+            row.dataset, []).append(cell)
+    published = published_results()
+    published = published[published["acc_percent"].notna()]
+    datasets = [d for d in COMPARISON_DATASETS
+                if any(d in cells for cells in measured.values())
+                or d in set(published["dataset"])]
+    rows = [[method, source, *("<br>".join(cells.get(d, [])) or "–" for d in datasets)]
+            for (method, source), cells in measured.items()]
+    for method, group in published.groupby("method", sort=False):
+        cells = {}
+        for _, p in group.iterrows():
+            structure = "" if p["structure"] == "unknown" else f" ({p['structure']})"
+            cells[p["dataset"]] = f"{float(p['acc_percent']):.1f}{structure}"
+        rows.append([method, f"published ({group['weights'].iloc[0]} weights)",
+                     *(cells.get(d, "–") for d in datasets)])
+    return _md_table(["method", "source", *(DATASET_NAMES[d] for d in datasets)], rows)
 
 
 def results_markdown(
     spec: ResultsSpec,
     root: str | Path,
-    command: str,
     now: dt.datetime | None = None,
-    previous: Mapping[str, PreviousSection] | None = None,
     archived: Mapping[str, Any] | None = None,
 ) -> ResultsDoc:
-    """The whole document: generated-by header, overview of verdicts, one section each.
-
-    Runs are read under ``root`` and from ``archived`` (the run archive's runs); a section
-    with no run in either keeps its block from ``previous`` (the document being replaced)
-    when that was measured.
-    """
+    """The whole document: generated-by header, overview of verdicts, the methods x datasets
+    comparison and one section each, from the runs under ``root`` and in ``archived`` (the
+    run archive's runs)."""
     root = Path(root)
     now = now or dt.datetime.now(dt.timezone.utc)
-    previous = previous or {}
-    results = [_kept(render_section(s, root, archived),
-                     previous.get(s.title) or previous.get(s.renamed_from or ""))
-               for s in spec.sections]
+    results = [render_section(s, root, archived) for s in spec.sections]
     spec_rel = _relative(str(spec.path.resolve()), root.resolve())
+    command = DOC_COMMAND.format(spec=spec_rel)
     header = (
         f"<!-- Generated file: do not edit. Edit {spec_rel} and rerun: {command} -->\n\n"
         f"# {spec.title}\n\n"
@@ -467,18 +471,17 @@ def results_markdown(
         "std over the runs (seeds) of a group; verdicts compare the mean with the target. Runs "
         "that failed or did not finish are listed under their section, never averaged."
     )
-    rows, history = _split_history(results)
     parts = [header]
     if spec.intro:
         parts.append(spec.intro)
-    if rows:
-        parts.append(_overview(rows))
-    if history:
-        parts += [f"**{HISTORY_TITLE}** ([below](#{_anchor(HISTORY_TITLE)})):",
-                  _overview(history)]
-    parts += [r.markdown for r in rows]
-    if history:
-        parts += [f"## {HISTORY_TITLE}\n\n{HISTORY_TEXT}", *(r.markdown for r in history)]
+    parts.append(_overview(results))
+    if any(r.section.row is not None for r in results):
+        parts += ["## Comparison with the published numbers\n\nTest accuracy (%), acc / acc "
+                  "with ties counted as correct for the rows measured here (mean ± std over "
+                  "seeds); the papers' own numbers below them, as published (the papers count "
+                  "ties as correct and report their best run or epoch).",
+                  comparison_table(results)]
+    parts += [r.markdown for r in results]
     return ResultsDoc("\n\n".join(parts) + "\n", results)
 
 
@@ -488,8 +491,7 @@ README_END = "<!-- results:end -->"
 
 def update_readme_block(readme: str | Path, doc: ResultsDoc, doc_link: str) -> Path:
     """Replace the lines between ``README_BEGIN`` and ``README_END`` in ``readme`` with the
-    document's overview table of the table rows (section links pointing into ``doc_link``)
-    and a link to its history sections."""
+    document's overview table (section links pointing into ``doc_link``)."""
     readme = Path(readme)
     text = readme.read_text()
     if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
@@ -497,14 +499,8 @@ def update_readme_block(readme: str | Path, doc: ResultsDoc, doc_link: str) -> P
                         f"'{README_END}' line where the results overview goes; add them")
     head, rest = text.split(README_BEGIN)
     _, tail = rest.split(README_END)
-    rows, history = _split_history(doc.sections)
-    n_history = len(history)
-    more = (f"\n\nPlus {n_history} section{'s' * (n_history != 1)} of "
-            f"[{HISTORY_TITLE.lower()}]"
-            f"({doc_link}#{_anchor(HISTORY_TITLE)}) behind the current defaults."
-            if n_history else "")
     block = (f"{README_BEGIN}\n<!-- generated from {doc_link} by bstdg-report --doc; do not edit "
-             f"-->\n{_overview(rows, doc_link)}{more}\n{README_END}")
+             f"-->\n{_overview(doc.sections, doc_link)}\n{README_END}")
     tmp = readme.with_name(f".{readme.name}.{os.getpid()}.tmp")
     tmp.write_text(head + block + tail)
     os.replace(tmp, readme)
@@ -515,38 +511,34 @@ def build_results_doc(
     spec_path: str | Path,
     out: str | Path | None = None,
     root: str | Path | None = None,
-    command: str | None = None,
     now: dt.datetime | None = None,
 ) -> ResultsDoc:
     """Read the spec, render every section from the runs beneath ``root`` (default: the git
-    checkout holding the spec) and write ``out`` (when given, atomically).
+    checkout holding the spec) and the spec's archive, and write ``out`` (when given,
+    atomically; the text does not depend on where).
 
-    With ``out``: a section with no run here keeps its measured block from the ``out`` being
-    replaced, and, when the spec names an ``archive``, every run read from ``root`` is
-    recorded in it (its metrics.json object) so that a later regeneration without ``logs/``
-    finds it."""
+    With ``out`` and an ``archive`` in the spec, the archive is rewritten to hold exactly the
+    runs the sections read (their metrics.json objects, logs/ before the archive), so that a
+    regeneration without ``logs/`` gives the same document."""
     spec = load_spec(spec_path)
     root = Path(root) if root is not None else default_root(spec_path)
-    if command is None:
-        rel = {name: _relative(str(Path(p).resolve()), root.resolve())
-               for name, p in (("spec", spec_path), ("out", out or "docs/results.md"))}
-        command = DEFAULT_COMMAND.format(**rel)
-    previous = previous_sections(out) if out is not None else {}
     archive = root / spec.archive if spec.archive else None
     try:
         archived = read_archive(archive) if archive is not None else {}
     except ValueError as err:
         raise SpecError(str(err)) from None
-    doc = results_markdown(spec, root, command, now, previous, archived)
+    doc = results_markdown(spec, root, now, archived)
     if out is not None:
         out = Path(out)
         if out.is_dir():
             raise IsADirectoryError(f"the results document goes to a file (e.g. "
                                     f"docs/results.md), but {out} is a directory")
         if archive is not None:
-            runs = {**archived, **{key: archive_record(file) for result in doc.sections
-                                   for key, file in result.files.items()
-                                   if not Path(key).is_absolute()}}
+            runs: dict[str, Any] = {}
+            for result in doc.sections:
+                runs.update(result.archived)
+                runs.update({key: archive_record(file) for key, file in result.files.items()
+                             if not Path(key).is_absolute()})
             write_archive(archive, runs)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
@@ -558,6 +550,6 @@ def build_results_doc(
 
 __all__ = [
     "DOC_METRICS", "ResultsDoc", "ResultsSpec", "Section", "SectionResult",
-    "SpecError", "build_results_doc", "default_root", "filter_runs", "load_spec",
-    "render_section", "results_markdown", "update_readme_block",
+    "SpecError", "build_results_doc", "comparison_table", "default_root", "filter_runs",
+    "load_spec", "render_section", "results_markdown", "update_readme_block",
 ]

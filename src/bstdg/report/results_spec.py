@@ -42,11 +42,13 @@ SECTION_KEYS: dict[str, str] = {
     "notes": "free text printed under the section heading",
     "decision_speed": "for a T sweep: {key, within, reference_steps, reference} (see "
                       "bstdg.report.decision_speed)",
-    "renamed_from": "the section's title in the document being replaced, so that a block "
-                    "kept from it (no run here) is found under its old title",
-    "history": "true for an earlier default or a screen: listed in a second overview table "
-               "and placed after the table rows, under \"Earlier defaults and screens\"; "
-               "left out of the README",
+    "row": "{method, dataset, structure}: the section's place in the comparison table "
+           "(methods x datasets, published numbers beside the measured ones)",
+}
+ROW_KEYS: dict[str, str] = {
+    "method": "method name as in published.yaml (BSTDG, S4NN, BS4NN, SSTDP, ...)",
+    "dataset": "dataset name as in published.yaml (mnist, fmnist, caltech_face_motorbike, shd)",
+    "structure": "network structure, e.g. 784-600-10",
 }
 TARGET_KEYS: dict[str, str] = {
     "metric": "metric name (test/acc; a name without '/' means test/<name>)",
@@ -58,8 +60,6 @@ PUBLISHED_KEYS: dict[str, str] = {
     "methods": "method names of published.yaml",
 }
 TOLERANCE = 1e-9
-# Heading of the block that holds the history sections (a title no section may take).
-HISTORY_TITLE = "Earlier defaults and screens"
 
 
 class SpecError(ValueError):
@@ -101,6 +101,15 @@ class PublishedSpec:
         return table.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class RowSpec:
+    """Where a section's one group goes in the comparison table."""
+
+    method: str
+    dataset: str
+    structure: str
+
+
 @dataclass
 class Section:
     """One section of the results document."""
@@ -118,8 +127,7 @@ class Section:
     metrics: list[str] = field(default_factory=list)
     notes: str | None = None
     decision_speed: DecisionSpeed | None = None
-    renamed_from: str | None = None
-    history: bool = False
+    row: RowSpec | None = None
 
 
 @dataclass
@@ -226,12 +234,6 @@ def _section(raw: Any, index: int, path: Path) -> Section:
     if isinstance(min_runs, bool) or not isinstance(min_runs, int) or min_runs < 1:
         raise SpecError(f"{path}: {where}: min_runs must be an integer >= 1, got {min_runs!r}")
     by = raw.get("by")
-    if raw["title"] == HISTORY_TITLE:
-        raise SpecError(f"{path}: {where}: the title {HISTORY_TITLE!r} is the heading of the "
-                        "history block; give the section another title")
-    history = raw.get("history", False)
-    if not isinstance(history, bool):
-        raise SpecError(f"{path}: {where}: history must be true or false, got {history!r}")
     return Section(
         title=str(raw["title"]),
         runs=_text_list(raw["runs"], "runs", where, path),
@@ -247,9 +249,24 @@ def _section(raw: Any, index: int, path: Path) -> Section:
                                                       where, path)],
         notes=_optional_text(raw.get("notes")),
         decision_speed=_decision_speed(raw.get("decision_speed"), where, path),
-        renamed_from=_optional_text(raw.get("renamed_from")),
-        history=history,
+        row=_row(raw.get("row"), where, path),
     )
+
+
+def _row(raw: Any, where: str, path: Path) -> RowSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != set(ROW_KEYS):
+        raise SpecError(f"{path}: {where}: row must be a mapping with exactly the keys "
+                        f"{', '.join(ROW_KEYS)}, got {raw!r}")
+    _check_keys(f"{where}, row", path, raw, ROW_KEYS)
+    table = published_results()
+    for key in ("method", "dataset"):
+        known = sorted(table[key].unique())
+        if raw[key] not in known:
+            raise SpecError(f"{path}: {where}: unknown row {key} {raw[key]!r}; "
+                            f"published.yaml has: {', '.join(known)}")
+    return RowSpec(str(raw["method"]), str(raw["dataset"]), str(raw["structure"]))
 
 
 def _decision_speed(raw: Any, where: str, path: Path) -> DecisionSpeed | None:
@@ -292,6 +309,7 @@ def value_text(metric: str, value: float) -> str:
 
 
 __all__ = [
-    "HISTORY_TITLE", "PUBLISHED_KEYS", "SECTION_KEYS", "TARGET_KEYS", "TOP_KEYS",
-    "PublishedSpec", "ResultsSpec", "Section", "SpecError", "Target", "load_spec", "value_text",
+    "PUBLISHED_KEYS", "ROW_KEYS", "SECTION_KEYS", "TARGET_KEYS", "TOP_KEYS",
+    "PublishedSpec", "ResultsSpec", "RowSpec", "Section", "SpecError", "Target", "load_spec",
+    "value_text",
 ]

@@ -1,22 +1,31 @@
-"""Markdown, CSV and LaTeX tables of aggregated runs, the skipped list, the published block."""
+"""Markdown, CSV and LaTeX tables of aggregated runs, the skipped list, the published block.
+
+``table.tex`` is the paper table (:func:`paper_latex`): one row per group with the method,
+dataset, structure and weights the runs carry, accuracy and accuracy with ties (mean ± std,
+%), hidden spikes per image, mean decision step and n; swept keys that these columns do not
+show are named in the method cell. ``table_full.tex`` (``--full-tex``) has every metric."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from bstdg.report.aggregate import COMMIT, EPOCHS, WALL_MIN
+from bstdg.report.aggregate import COMMIT, EPOCHS, WALL_MIN, stat_column
 from bstdg.report.formatting import (
+    dataset_name,
     format_key,
     format_minutes,
     is_accuracy,
     is_missing,
     key_header,
     mean_std,
+    method_name,
+    structure_text,
+    weights_text,
 )
-from bstdg.report.runs import RUN_DIR, SKIP_REASON
+from bstdg.report.runs import CFG_PREFIX, RUN_DIR, SKIP_REASON, usable_runs
 
 # The headline metrics of the main table (mean ± std in percent); the rest go to the
 # "other metrics" table.
@@ -184,13 +193,185 @@ def published_latex(published: pd.DataFrame) -> str:
 
 
 def report_latex(agg: pd.DataFrame, published: pd.DataFrame | None = None) -> str:
-    """table.tex: booktabs tabulars (measured; published, marked, when given)."""
+    """table_full.tex: booktabs tabulars, every metric (measured; published, marked, when
+    given)."""
     parts = ["% Measured: mean $\\pm$ sample std over seeds, accuracies in % (bstdg-report).",
              measured_latex(agg)]
     if published is not None and not published.empty:
         parts += ["% Published (not measured here); BSTDG's own numbers are not public.",
                   published_latex(published)]
     return "\n\n".join(parts) + "\n"
+
+
+# --- The paper table (table.tex) ---
+
+PAPER_MAX_COLUMNS = 9
+IDENTITY = {"method": method_name, "dataset": dataset_name, "structure": structure_text,
+            "weights": weights_text}
+# Grouping keys that the identity columns show already (the rest go into the method cell).
+SHOWN_KEYS = frozenset({"experiment", "choice/experiment", "choice/model", "choice/model/net",
+                        "choice/data", f"{CFG_PREFIX}data.variant",
+                        f"{CFG_PREFIX}model.net.hidden", f"{CFG_PREFIX}model.net.binary"})
+KEY_NAMES = {f"{CFG_PREFIX}encoder.T": "T"}
+PAPER_HEADER = ("Method", "Dataset", "Structure", "Weights", r"Acc.\ (\%)",
+                r"Acc.\ w/ ties (\%)", "Hidden spikes", "Decision step", "$n$")
+# (metric, decimals; None: accuracy in percent) of the paper table's number columns.
+PAPER_METRICS = (("test/acc", None), ("test/acc_ties", None), ("test/hidden_spikes", 1),
+                 ("test/decision_time", 2))
+
+
+def _norm(value: object) -> str:
+    return "\0" if is_missing(value) else format_key(value)
+
+
+def group_runs(agg: pd.DataFrame, runs: pd.DataFrame) -> list[pd.DataFrame]:
+    """The averageable runs behind each row of ``agg``, in its order (matched on the
+    grouping keys, a missing value matching a missing one)."""
+    keys, used = _keys_of(agg), usable_runs(runs)
+    columns = [used[k].tolist() if k in used else [None] * len(used) for k in keys]
+    run_keys = [tuple(_norm(v) for v in values) for values in zip(*columns, strict=True)]
+    if not keys:
+        run_keys = [()] * len(used)
+    groups = []
+    for _, row in agg.iterrows():
+        key = tuple(_norm(row[k]) for k in keys)
+        groups.append(used.iloc[[i for i, k in enumerate(run_keys) if k == key]])
+    return groups
+
+
+def key_label(key: str, keys: Sequence[str] = ()) -> str:
+    """A short name of a grouping key: ``T`` for ``cfg/encoder.T``, else its last dotted
+    part (``lr``), or the whole key when another of ``keys`` ends the same."""
+    if key in KEY_NAMES:
+        return KEY_NAMES[key]
+    full = key_header(key)
+    short = full.rsplit(".", 1)[-1]
+    clash = [k for k in keys if k != key and key_header(k).rsplit(".", 1)[-1] == short]
+    return full if clash else short
+
+
+def _distinct_text(values: Iterable[str]) -> str:
+    seen = dict.fromkeys(v for v in values if v != "–")
+    return " / ".join(seen) or "–"
+
+
+def swept_keys(agg: pd.DataFrame) -> list[str]:
+    """The grouping keys of ``agg`` that the identity columns do not show and that take
+    more than one value within one experiment (across all rows when ``experiment`` is no
+    grouping key). Keys that only change with the experiment (a method's preset, e.g.
+    ``model.net.threshold_mode`` of S4NN against BSTDG) follow from it and are left out."""
+    keys = _keys_of(agg)
+    experiments = (agg["experiment"].map(_norm).tolist() if "experiment" in keys
+                   else [""] * len(agg))
+    swept = []
+    for key in keys:
+        if key in SHOWN_KEYS:
+            continue
+        seen: dict[str, set[str]] = {}
+        for experiment, value in zip(experiments, agg[key].tolist(), strict=True):
+            seen.setdefault(experiment, set()).add(_norm(value))
+        if any(len(values) > 1 for values in seen.values()):
+            swept.append(key)
+    return swept
+
+
+def group_identity(agg: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per row of ``agg``: ``method``, ``dataset``, ``structure`` and ``weights`` (read from
+    its runs when ``runs`` is given, else from the row's own keys; distinct values joined by
+    `` / ``), and ``setting``: (name, value) pairs of the :func:`swept_keys` (the experiment
+    too when rows would otherwise read the same)."""
+    keys = _keys_of(agg)
+    groups = group_runs(agg, runs) if runs is not None else [None] * len(agg)
+    rows = []
+    for (_, row), group in zip(agg.iterrows(), groups, strict=True):
+        records = [r for _, r in group.iterrows()] if group is not None and len(group) else [row]
+        rows.append({name: _distinct_text(fn(r) for r in records)
+                     for name, fn in IDENTITY.items()})
+    ident = pd.DataFrame(rows, index=agg.index, columns=list(IDENTITY))
+    extra = swept_keys(agg)
+    setting = [[(key_label(k, extra), format_key(row[k])) for k in extra]
+               for _, row in agg.iterrows()]
+    if "experiment" in keys:
+        seen = [(*ident.loc[i], *pairs) for i, pairs in zip(agg.index, setting, strict=True)]
+        if len(set(seen)) < len(seen):
+            setting = [[("experiment", format_key(row["experiment"])), *pairs]
+                       for (_, row), pairs in zip(agg.iterrows(), setting, strict=True)]
+    ident["setting"] = setting
+    return ident
+
+
+def setting_text(pairs: Sequence[tuple[str, str]], latex: bool = False) -> str:
+    """``T = 16, lr = 0.01`` (the experiment by its name alone); LaTeX-escaped when told,
+    with ``T`` in math italics."""
+    parts = []
+    for name, value in pairs:
+        if latex:
+            name_tex = "$T$" if name == "T" else latex_escape(name)
+            parts.append(latex_escape(value) if name == "experiment"
+                         else f"{name_tex} = {latex_escape(value)}")
+        else:
+            parts.append(value if name == "experiment" else f"{name} = {value}")
+    return ", ".join(parts)
+
+
+def _latex_mean_std(row: pd.Series, metric: str, decimals: int | None) -> str:
+    """``mean $\\pm$ std`` (mean alone for one run, ``--`` when absent); ``decimals`` None:
+    an accuracy in percent with 2 decimals."""
+    mean = row.get(stat_column(metric, "mean"))
+    if is_missing(mean):
+        return "--"
+    if decimals is None:
+        text = mean_std(row, metric, " PM ", percent=True)
+    else:
+        std = row.get(stat_column(metric, "std"))
+        text = f"{float(mean):.{decimals}f}" + (
+            "" if is_missing(std) else f" PM {float(std):.{decimals}f}")
+    return text.replace(" PM ", r" $\pm$ ")
+
+
+def paper_latex(agg: pd.DataFrame, runs: pd.DataFrame | None = None) -> str:
+    """table.tex: one booktabs tabular of :data:`PAPER_MAX_COLUMNS` columns (method,
+    dataset, structure, weights, accuracy and accuracy with ties in % as mean ± std, hidden
+    spikes per image, decision step, n); swept keys in parentheses after the method."""
+    ident = group_identity(agg, runs)
+    rows = []
+    for (i, row), pairs in zip(agg.iterrows(), ident["setting"], strict=True):
+        method = latex_escape(ident.loc[i, "method"])
+        if pairs:
+            method += f" ({setting_text(pairs, latex=True)})"
+        rows.append([method, *(latex_escape(ident.loc[i, c]) for c in
+                               ("dataset", "structure", "weights")),
+                     *(_latex_mean_std(row, m, d) for m, d in PAPER_METRICS), str(row["n"])])
+    keys, swept = _keys_of(agg), swept_keys(agg)
+    shown = [k for k in keys if k in SHOWN_KEYS or k in swept]
+    rest = len(keys) - len(shown)
+    grouped = ", ".join(key_header(k) for k in shown) or "(nothing)"
+    if rest:
+        grouped += f" and {rest} config key(s) that change with the experiment only"
+    head = [
+        "% bstdg-report: mean $\\pm$ sample std over the n runs (seeds) of a group.",
+        "% Acc.: test accuracy; w/ ties: a tie among the earliest output spikes counts as",
+        "% correct when the label is among them (S4NN/BS4NN/SSTDP). Hidden spikes: per test",
+        "% image; decision step: first output spike (T when none), test mean.",
+        f"% Grouped by: {grouped}.",
+        "% Swept keys are named after the method.",
+        "% Every metric: bstdg-report ... --full-tex (table_full.tex).",
+    ]
+    body = _latex_tabular(list(PAPER_HEADER), rows, "llll" + "r" * 5)
+    return "\n".join(head) + "\n" + body + "\n"
+
+
+def tabular_columns(tex: str) -> list[int]:
+    """The column count of every ``\\begin{tabular}{spec}`` in ``tex`` (l, c, r, p{..},
+    X; ``|`` and ``@{..}`` not counted)."""
+    import re
+
+    counts = []
+    for spec in re.findall(r"\\begin\{tabular\}\{((?:[^{}]|\{[^{}]*\})*)\}", tex):
+        spec = re.sub(r"[@!>]\{[^{}]*\}|<\{[^{}]*\}", "", spec)
+        spec = re.sub(r"[pmb]\{[^{}]*\}", "p", spec)
+        counts.append(sum(ch in "lcrpX" for ch in spec))
+    return counts
 
 
 def write_tables(
@@ -200,17 +381,22 @@ def write_tables(
     published: pd.DataFrame | None = None,
     runs: pd.DataFrame | None = None,
     stem: str = "table",
+    full_tex: bool = False,
 ) -> list[Path]:
-    """Write ``<stem>.md``, ``<stem>.csv``, ``<stem>.tex`` and ``skipped.md`` (and
-    ``runs.csv``, one row per run, when ``runs`` is given) into ``out``; returns the paths."""
+    """Write ``<stem>.md``, ``<stem>.csv``, ``<stem>.tex`` (the paper table, at most
+    :data:`PAPER_MAX_COLUMNS` columns) and ``skipped.md`` (and ``runs.csv``, one row per run,
+    when ``runs`` is given; ``<stem>_full.tex``, every metric plus the published block, when
+    ``full_tex``) into ``out``; returns the paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     skipped = pd.DataFrame(columns=[RUN_DIR, SKIP_REASON]) if skipped is None else skipped
     written = {
         out / f"{stem}.md": report_markdown(agg, skipped, published),
-        out / f"{stem}.tex": report_latex(agg, published),
+        out / f"{stem}.tex": paper_latex(agg, runs),
         out / "skipped.md": f"# Skipped runs (not averaged)\n\n{skipped_markdown(skipped)}\n",
     }
+    if full_tex:
+        written[out / f"{stem}_full.tex"] = report_latex(agg, published)
     for path, text in written.items():
         path.write_text(text)
     agg.to_csv(out / f"{stem}.csv", index=False)

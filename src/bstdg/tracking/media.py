@@ -8,6 +8,7 @@ the output layer)::
     media/{train,val,test}/firing_rate/<layer>  histogram: per hidden neuron, the share of
                                              the epoch's samples it fired on (0 = dead)
     media/test/decision_time                 histogram: first output spike step per sample
+                                             (one bin per step, edges at k - 0.5)
     media/test/confusion_matrix              W&B confusion-matrix chart (+ ``_table``)
     media/test/metrics                       table: one row of the final test metrics
 """
@@ -27,6 +28,7 @@ from bstdg.utils.checks import ConfigError
 
 MAX_RASTER_ROWS = 1024  # neurons drawn per layer (a 2*50*33 Caltech input stays readable)
 RATE_BINS = 20
+WANDB_MAX_BINS = 512  # wandb.Histogram refuses more bins
 NO_SPIKE = "no spike"
 
 
@@ -73,6 +75,19 @@ def _rate_histograms(stage: str, rates: Mapping[str, np.ndarray]) -> dict[str, A
     return {f"media/{stage}/firing_rate/{name}":
             wandb.Histogram(np_histogram=np.histogram(values, bins=RATE_BINS, range=(0, 1)))
             for name, values in rates.items()}
+
+
+def decision_time_histogram(times: np.ndarray, T: int) -> Any:
+    """A W&B histogram of per-sample decision steps over 0..T with one bin per integer step
+    (edges at k - 0.5; wider integer bins only past W&B's 512-bin limit), so that no step
+    falls on a bin edge and no bin is left empty between two steps."""
+    import wandb
+
+    from bstdg.report.plots import integer_bin_edges
+
+    edges = integer_bin_edges([0, T], max_bins=WANDB_MAX_BINS)
+    counts, edges = np.histogram(np.asarray(times, dtype=float), bins=edges)
+    return wandb.Histogram(np_histogram=(counts, edges))
 
 
 @torch.no_grad()
@@ -203,14 +218,10 @@ class WandbMedia(pl.Callback):
         media, self._pending = self._pending, {}
         if logger is None or not trainer.is_global_zero:
             return
-        import wandb
-
         results = self._test_results(trainer, pl_module)
         if results:
-            T = int(pl_module.T)
-            media["media/test/decision_time"] = wandb.Histogram(
-                np_histogram=np.histogram(results["decision_time"], bins=min(64, T + 1),
-                                          range=(0, T + 1)))
+            media["media/test/decision_time"] = decision_time_histogram(
+                results["decision_time"], int(pl_module.T))
             media["media/test/confusion_matrix"] = confusion_chart(
                 results["label"], results["pred"], int(pl_module.hparams["n_classes"]))
         media["media/test/metrics"] = metrics_table(trainer.callback_metrics)

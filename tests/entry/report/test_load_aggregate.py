@@ -123,8 +123,8 @@ def test_cli_writes_tables_and_plots_from_a_glob(sweep: Path, tmp_path: Path,
     printed = capsys.readouterr().out
     assert "4 runs averaged in 2 groups (by experiment, cfg/encoder.T); 4 skipped" in printed
     for name in ("table.md", "table.csv", "table.tex", "skipped.md", "runs.csv",
-                 "acc_vs_T.png", "acc_vs_T.svg", "acc_vs_hidden_spikes.png",
-                 "learning_curves.png", "learning_curves.svg", "decision_time.png"):
+                 "acc_vs_T.png", "acc_vs_T.pdf", "acc_vs_hidden_spikes.png",
+                 "learning_curves.png", "learning_curves.pdf", "decision_time.png"):
         assert (out / name).stat().st_size > 0, name
 
 

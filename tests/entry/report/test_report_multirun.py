@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bstdg.report.tables import PAPER_MAX_COLUMNS, tabular_columns
+
 pytestmark = pytest.mark.slow
 
 # T=1 is refused by the encoder, so its four jobs fail at once; the other four finish.
@@ -64,5 +66,10 @@ def test_multirun_then_report(tmp_path: Path) -> None:
     assert skipped.count("status failed: ") == 4
     assert skipped.count("an integer >= 2") == 4
     for name in ("table.md", "table.tex", "table.csv", "acc_vs_hidden_spikes.png",
-                 "acc_vs_hidden_spikes.svg", "learning_curves.png", "decision_time.svg"):
+                 "acc_vs_hidden_spikes.pdf", "learning_curves.png", "learning_curves.pdf",
+                 "decision_time_hist.png", "decision_time_hist.pdf", "decision_time.pdf"):
         assert (out / name).stat().st_size > 0, name
+    tex = (out / "table.tex").read_text()  # the paper table, names read from the runs
+    assert tabular_columns(tex) == [PAPER_MAX_COLUMNS]
+    assert "BSTDG & Synthetic & 64-64-4 & binary" in tex
+    assert "S4NN & Synthetic & 64-64-4 & real" in tex

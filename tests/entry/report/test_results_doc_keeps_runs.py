@@ -1,5 +1,5 @@
-"""A results document never loses a measured table: the run archive, and sections kept from
-the document being replaced when their runs are on no disk at hand."""
+"""A results document is made from runs only: logs/ and the run archive, which holds exactly
+the runs the sections read, so that a clone without logs/ regenerates the same document."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bstdg.report.cli import main
-from bstdg.report.previous_doc import KEPT_MARK, previous_sections
 from bstdg.report.results_doc import SpecError, build_results_doc
 from bstdg.report.run_archive import archived_runs
 from helpers.report_fakes import finished, write_run
@@ -69,7 +68,6 @@ def test_the_archive_holds_each_run_read_and_rebuilds_the_document_without_logs(
 
     shutil.rmtree(repo / "logs")  # a fresh clone: no logs/, the archive committed
     again = _section(_build(repo, LATER), "MNIST 600")
-    assert KEPT_MARK not in again  # rebuilt from the archived runs, not kept
     assert again == _section(first, "MNIST 600")
     assert "| mnist_bstdg | 2 | 1,2 |" in again and "97.50 ± 0.71" in again
 
@@ -129,79 +127,31 @@ def test_a_corrupt_archive_is_refused_with_how_to_restore_it(repo: Path) -> None
         _build(repo)
 
 
-def test_a_section_with_no_run_anywhere_keeps_its_measured_block_marked_once(
-        repo: Path) -> None:
-    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
-    first = _build(repo)
-    shutil.rmtree(repo / "logs")
-    second = _build(repo, LATER)
-    third = _build(repo, LATER + dt.timedelta(days=1))
-
-    kept = _section(second, "MNIST 600")
-    note = (f"{KEPT_MARK} no run of this section is on this machine (nothing at "
-            "`logs/tables/mnist`), so this block is as generated on 2030-01-02 03:04 UTC "
-            "from an unknown commit (not a git checkout). Rerun its command")
-    assert note in kept
-    assert kept.replace(note, "").count("97.50 ± 0.71") == \
-        _section(first, "MNIST 600").count("97.50 ± 0.71") == 1
-    assert _section(third, "MNIST 600") == kept  # kept again: one note, the first date
-    overview = third.split("\n## ")[0]
-    assert "| [MNIST 600](#mnist-600) | 2 | 97.50 ± 0.71 |" in overview
-    assert overview.count("(kept)") == 1 and "| met (kept) |" in overview
-    # a section that was never measured is not kept: it says what to run
-    assert "**Not run yet:** `bstdg-train -m experiment=fmnist_bstdg seed=1,2`" in \
-        _section(third, "F-MNIST")
-    assert set(previous_sections(repo / "docs" / "results.md")) == {"MNIST 600"}
+def test_the_document_does_not_depend_on_where_it_is_written(repo: Path) -> None:
+    (repo / "docs" / "results.md").write_text("## MNIST 600\n\nhand-written, 99.99 %\n")
+    spec = repo / "docs" / "results.yaml"
+    texts = []
+    for out in (repo / "docs" / "results.md", repo / "elsewhere" / "X.md"):
+        build_results_doc(spec, out, root=repo, now=NOW)
+        texts.append(out.read_text())
+    assert texts[0] == texts[1]
+    assert "99.99" not in texts[0]  # never read back from the document it replaces
+    assert "bstdg-report --doc docs/results.yaml --out docs/results.md" in texts[0]
 
 
-def test_runs_found_again_replace_the_kept_block(repo: Path) -> None:
-    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
+def test_the_archive_drops_runs_no_section_reads(repo: Path) -> None:
+    stale = {"logs/tables/old_screen/0": {"status": "finished", "test/acc": 0.5}}
+    (repo / "docs" / "results_runs.json").write_text(json.dumps({"format": 1, "runs": stale}))
     _build(repo)
-    moved = repo.parent / f"{repo.name}_logs"
-    shutil.move(repo / "logs", moved)
-    assert KEPT_MARK in _section(_build(repo, LATER), "MNIST 600")
-    shutil.move(moved, repo / "logs")
-    back = _build(repo, LATER)
-    assert KEPT_MARK not in back and "| met |" in back.split("\n## ")[0]
+    assert sorted(_archive(repo)["runs"]) == ["logs/tables/mnist/0", "logs/tables/mnist/1"]
 
 
-def test_no_previous_document_or_one_without_a_stamp_keeps_nothing(tmp_path: Path) -> None:
-    assert previous_sections(tmp_path / "absent.md") == {}
-    (tmp_path / "hand.md").write_text("# notes\n\n## MNIST 600\n\ntext\n")
-    assert previous_sections(tmp_path / "hand.md") == {}
-
-
-def test_the_command_says_which_sections_were_kept(repo: Path,
-                                                    capsys: pytest.CaptureFixture) -> None:
-    args = ["--doc", str(repo / "docs" / "results.yaml"), "--out",
-            str(repo / "docs" / "results.md"), "--root", str(repo)]
-    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
-    assert main(args) == 0
-    assert "kept from the document being replaced" not in capsys.readouterr().out
-    shutil.rmtree(repo / "logs")
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "MNIST 600: 2 finished runs, verdict met (kept)" in out
-    assert "1 section(s) kept from the document being replaced" in out
-
-
-def test_a_renamed_section_keeps_its_block_under_the_new_title(repo: Path) -> None:
-    """A new recipe takes over a title; the old block moves to a title of its own."""
-    (repo / "docs" / "results.yaml").write_text(NO_ARCHIVE)
-    _build(repo)
-    shutil.rmtree(repo / "logs")
-    write_run(repo / "logs" / "tables" / "mnist_new", "0", **finished(1, 64, 0.99, 40.0),
-              experiment="mnist_bstdg")
-    spec = SPEC.replace("archive: docs/results_runs.json\n", "").replace(
-        "    runs: logs/tables/mnist\n", "    runs: logs/tables/mnist_new\n").replace(
-        "  - title: F-MNIST\n", "  - title: MNIST 600, previous recipe\n"
-        "    runs: logs/tables/mnist\n    renamed_from: MNIST 600\n"
-        "    command: bstdg-train -m experiment=mnist_bstdg seed=1,2\n"
-        "  - title: F-MNIST\n")
-    (repo / "docs" / "results.yaml").write_text(spec)
-    text = _build(repo, LATER)
-    assert "| mnist_bstdg | 1 | 1 |" in _section(text, "MNIST 600")  # the new runs
-    old = _section(text, "MNIST 600, previous recipe")
-    assert KEPT_MARK in old and "| mnist_bstdg | 2 | 1,2 |" in old
-    assert "| [MNIST 600, previous recipe](#mnist-600-previous-recipe) | 2 | 97.50 ± 0.71 |" \
-        in text.split("\n## ")[0]
+def test_a_section_with_no_run_says_what_to_run(repo: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    fmnist = _section(_build(repo), "F-MNIST")
+    assert "**Not run yet:** `bstdg-train -m experiment=fmnist_bstdg seed=1,2`" in fmnist
+    assert main(["--doc", str(repo / "docs" / "results.yaml"),
+                 "--out", str(repo / "docs" / "results.md")]) == 0
+    err = capsys.readouterr().err
+    assert "'F-MNIST' has no run in logs/tables/fmnist nor in the archive: run " \
+           "`bstdg-train -m experiment=fmnist_bstdg seed=1,2`" in err
