@@ -7,8 +7,10 @@ written by bstdg-train carry them) or, for older checkpoints, from the run folde
 ``.hydra/config.yaml``. Command-line overrides of those keys are parsed by Hydra (typed:
 ``encoder.T=64`` is an int, ``model.net.hidden=[100]`` a list) and applied on top; a group
 choice (``data=fmnist``) takes that section from eval's own config instead. A saved config may
-instantiate only the project's classes (and the torch optimisers and Lightning's classes),
-and the checkpoint is read with ``weights_only=True``.
+instantiate, at each key, only the classes allowed there (the project's data modules,
+encoders, losses, model and net, the torch.optim optimisers and schedulers:
+``bstdg.utils.instantiate.ALLOWED_CLASSES``), and the checkpoint is read with
+``weights_only=True``; non-finite network weights or thresholds are refused.
 """
 
 from __future__ import annotations

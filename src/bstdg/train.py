@@ -83,13 +83,55 @@ def build_trainer(cfg: DictConfig, model: Any = None,
     return trainer
 
 
+# The metrics.json key that marks training metrics carried over from the run a resumed run
+# continues (its value: that run's metrics.json).
+RESUMED_FROM_KEY = "resumed_train_metrics_from"
+FIT_PREFIXES = ("train/", "val/")
+
+
+def resumed_train_metrics(ckpt_path: str | Path, logged: Mapping[str, Any]) -> dict[str, Any]:
+    """The training metrics of the run a resumed fit continues, when the fit logged none.
+
+    A run resumed from a checkpoint taken at the end of training (``last.ckpt`` after the
+    last epoch) trains no further epoch, so it logs no ``train/*`` (or ``val/*``) metric. Its
+    metrics.json then keeps those of the run it continues: read from that run's folder
+    (``RUN/metrics.json`` beside ``RUN/checkpoints/<ckpt>``) when it recorded this very
+    checkpoint as its ``last_ckpt_path``, and marked with ``resumed_train_metrics_from``
+    (the path of that metrics.json). Metrics the fit did log are never replaced; {} when
+    there is nothing to carry over.
+    """
+    import json
+
+    if any(str(key).startswith("train/") for key in logged):
+        return {}
+    ckpt = Path(str(ckpt_path))
+    if ckpt.parent.name != "checkpoints":
+        return {}
+    source = ckpt.parent.parent / "metrics.json"
+    try:
+        record = json.loads(source.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(record, dict) or Path(str(record.get("last_ckpt_path") or "")).name \
+            != ckpt.name:
+        return {}
+    carried = {key: value for key, value in record.items()
+               if key.startswith(FIT_PREFIXES) and key not in logged
+               and isinstance(value, (int, float)) and not isinstance(value, bool)}
+    if not any(key.startswith("train/") for key in carried):
+        return {}
+    return {**carried, RESUMED_FROM_KEY: str(source)}
+
+
 def train(
     cfg: DictConfig, objects: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit (resuming from ``cfg.ckpt_path`` if set), then test the best checkpoint.
 
     Checkpoints are read with ``weights_only=True``. Returns (metrics, objects);
-    ``objects`` (if given) is filled as things are built.
+    ``objects`` (if given) is filled as things are built. A resumed fit that trained no
+    further keeps the training metrics of the run it continues
+    (:func:`resumed_train_metrics`, marked ``resumed_train_metrics_from``).
     """
     objects = {} if objects is None else objects
     datamodule, model = build(cfg)
@@ -100,6 +142,8 @@ def train(
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"),
                     **weights_only_kwargs(trainer.fit))
         metrics.update(trainer.callback_metrics)
+        if cfg.get("ckpt_path"):
+            metrics.update(resumed_train_metrics(cfg.ckpt_path, metrics))
     if cfg.get("test", True):
         checkpoint = trainer.checkpoint_callback
         best = checkpoint.best_model_path if checkpoint is not None else ""

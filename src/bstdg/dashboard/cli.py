@@ -16,6 +16,9 @@ class DashboardError(RuntimeError):
     """A problem the user can fix (missing package, entity, login)."""
 
 
+DRY_RUN_ENTITY = "ENTITY"  # a dry run saves nothing, so it needs no real entity
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bstdg-dashboard",
@@ -31,8 +34,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-workspace", action="store_true", help="do not save the workspace")
     parser.add_argument("--no-report", action="store_true", help="do not save the report")
     parser.add_argument("--dry-run", action="store_true",
-                        help="build both and list their panels; save nothing (no network)")
+                        help="build both and list their panels; save nothing (no network; "
+                             f"without --entity the placeholder {DRY_RUN_ENTITY!r} is used)")
     args = parser.parse_args(argv)
+    if not args.entity and args.dry_run:
+        args.entity = DRY_RUN_ENTITY
     if not args.entity:
         parser.error("no W&B entity: pass --entity ENTITY (your W&B user or team name, as in "
                      "https://wandb.ai/ENTITY/PROJECT) or set WANDB_ENTITY")

@@ -45,8 +45,9 @@ def _read_bytes(path: Path) -> bytes:
 def read_idx(path: Path, expected_magic: int, sha256: str | None = None) -> np.ndarray:
     """Read an unsigned-byte IDX file into a uint8 array of its declared shape.
 
-    Checks the magic number, the header length and that the payload length equals the product
-    of the big-endian uint32 dimensions. With `sha256`, the file's bytes are verified first.
+    Checks the magic number, the header length, that the file declares at least one sample
+    and that the payload length equals the product of the big-endian uint32 dimensions.
+    With `sha256`, the file's bytes are verified first.
     """
     path = Path(path)
     if sha256 is not None:
@@ -68,6 +69,12 @@ def read_idx(path: Path, expected_magic: int, sha256: str | None = None) -> np.n
     if len(raw) < header:
         raise corrupt(path, f"truncated IDX header ({len(raw)} bytes, need {header})")
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if not dims or dims[0] == 0:
+        raise corrupt(
+            path,
+            f"the IDX header declares {dims[0] if dims else 'no'} samples (dims {dims}); a "
+            f"dataset file holds at least one",
+        )
     expected = int(np.prod(dims, dtype=np.int64))
     payload = len(raw) - header
     if payload != expected:

@@ -377,12 +377,25 @@ class SpikingClassifier(pl.LightningModule):
     ) -> SpikingClassifier:
         """Lightning's ``load_from_checkpoint``, reading with ``weights_only=True`` (only
         tensors and plain values are unpickled). The model is rebuilt from the run config
-        stored in the checkpoint; pass ``net=``, ``encoder=``, ... to replace parts."""
-        from bstdg.utils.checkpoint import weights_only_kwargs
+        stored in the checkpoint; pass ``net=``, ``encoder=``, ... to replace parts. Non-finite
+        weights or thresholds are refused (:meth:`on_load_checkpoint`)."""
+        from bstdg.utils.checkpoint import NonFiniteCheckpointError, weights_only_kwargs
 
         load = super().load_from_checkpoint
         options = {**weights_only_kwargs(load), **kwargs}
-        return load(checkpoint_path, map_location=map_location, **options)
+        try:
+            return load(checkpoint_path, map_location=map_location, **options)
+        except NonFiniteCheckpointError as err:
+            raise err.naming(checkpoint_path) from None
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint whose network weights or thresholds are NaN or inf (whether it
+        is loaded by ``load_from_checkpoint``, a resumed fit or ``trainer.test``)."""
+        from bstdg.utils.checkpoint import check_finite_weights
+
+        trainer = self._trainer
+        source = getattr(trainer, "ckpt_path", None) if trainer is not None else None
+        check_finite_weights(checkpoint, source or "being loaded")
 
     def _revive(self, k: int, dead: torch.Tensor) -> int:
         """Revive the ``dead`` neurons of hidden layer ``k`` (see the class docstring)."""

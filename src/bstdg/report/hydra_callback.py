@@ -40,3 +40,6 @@ class MultirunSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._summarize(config)
+        summary = Path(str(config.hydra.sweep.dir)) / "summary.md"
+        if self.enabled and summary.is_file():
+            print(f"multirun summary: {summary}")

@@ -33,6 +33,47 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """The checkpoint file does not exist."""
 
 
+class NonFiniteCheckpointError(CheckpointError):
+    """A checkpoint's network weights or thresholds hold NaN or inf values."""
+
+    def __init__(self, source: str, section: str, name: str, n_bad: int, n: int) -> None:
+        self.section, self.name, self.n_bad, self.n = section, name, n_bad, n
+        super().__init__(
+            f"checkpoint {source} is refused: {section}[{name!r}] holds {n_bad} non-finite "
+            f"value(s) (NaN or inf) of {n}; a network's weights and thresholds must be finite "
+            f"(such a model decides nothing). The run that wrote it diverged, or the file was "
+            f"altered: use an earlier checkpoint of the run (checkpoints/epoch_*.ckpt)."
+        )
+
+    def naming(self, source: str | Path) -> NonFiniteCheckpointError:
+        """The same error, naming ``source`` as the checkpoint."""
+        return NonFiniteCheckpointError(str(source), self.section, self.name, self.n_bad, self.n)
+
+
+# The sections of a checkpoint that hold model weights (``current_model_state``: the trained
+# weights of a callbacks=ema run, whose state_dict holds the average) and the prefix of the
+# network's entries in them. Only the network is checked: a metric state may be -inf
+# legitimately (``val_acc_best`` before the first validation).
+WEIGHT_SECTIONS = ("state_dict", "current_model_state")
+NET_PREFIX = "net."
+
+
+def check_finite_weights(checkpoint: Mapping[str, Any], source: str | Path) -> None:
+    """Refuse a checkpoint whose network weights or thresholds (``net.*`` floating-point
+    entries) hold NaN or inf; the error names ``source`` and the entry."""
+    for section in WEIGHT_SECTIONS:
+        state = checkpoint.get(section)
+        if not isinstance(state, Mapping):
+            continue
+        for name, tensor in state.items():
+            if (str(name).startswith(NET_PREFIX) and isinstance(tensor, torch.Tensor)
+                    and tensor.is_floating_point()):
+                finite = torch.isfinite(tensor)
+                if not bool(finite.all()):
+                    raise NonFiniteCheckpointError(str(source), section, str(name),
+                                                   int((~finite).sum()), tensor.numel())
+
+
 def weights_only_kwargs(fn: Callable[..., Any]) -> dict[str, Any]:
     """``{"weights_only": True}`` when ``fn`` (a Lightning entry point) takes it, else {}."""
     try:
@@ -44,7 +85,9 @@ def weights_only_kwargs(fn: Callable[..., Any]) -> dict[str, Any]:
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a Lightning checkpoint onto the CPU with ``torch.load(weights_only=True)``: only
-    tensors and plain values are unpickled, so a tampered file cannot run code."""
+    tensors and plain values are unpickled, so a tampered file cannot run code. A checkpoint
+    whose network weights or thresholds are not finite is refused
+    (:func:`check_finite_weights`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointNotFoundError(
@@ -72,6 +115,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"checkpoint {path} is not a Lightning checkpoint (no state_dict); pass a .ckpt "
             f"written by bstdg-train."
         )
+    check_finite_weights(checkpoint, path)
     return checkpoint
 
 
@@ -199,8 +243,9 @@ def load_run(path: str | Path) -> LoadedRun:
 
     ``path`` is a run folder (its best checkpoint, else ``checkpoints/last.ckpt``) or a
     ``.ckpt`` file; a lone checkpoint written by this version carries its own settings. The
-    checkpoint is read with ``weights_only=True`` and only the project's classes (and the
-    torch optimisers) are instantiated. The model is on the CPU, in eval mode::
+    checkpoint is read with ``weights_only=True``, only the classes allowed at each key are
+    instantiated (``bstdg.utils.instantiate.ALLOWED_CLASSES``) and non-finite network weights
+    or thresholds are refused. The model is on the CPU, in eval mode::
 
         model, encoder, cfg, _ = bstdg.load_run("logs/train/runs/<run>")
         pred = model.predict_step(x, 0)   # x: raw uint8 batch (B, n_inputs)

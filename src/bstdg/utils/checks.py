@@ -20,7 +20,9 @@ FINITE_SECTIONS = ("data", "encoder", "model", "loss")
 
 # The valid range of the keys most often set by hand, for the messages.
 RANGES: dict[str, str] = {
-    "model.net.threshold_init": "finite firing thresholds, one per layer (e.g. [30.0, 15.0])",
+    "model.net.threshold_init": (
+        "finite firing thresholds > 0, one per layer (e.g. [30.0, 15.0])"
+    ),
     "model.net.threshold_min": "a finite number (e.g. 1.0)",
     "model.net.init_range": (
         "finite [low, high] with low < high, one pair per layer "
@@ -38,8 +40,11 @@ RANGES: dict[str, str] = {
     "model.net.rule.eps": "a finite number >= 0",
     "model.net.rule.threshold_grad_scale": "a finite number (e.g. 1.0)",
     "model.net.rule.backprop_lookahead": "a finite number >= 0 (0 = off)",
-    "model.optimizer.lr": "a finite learning rate > 0",
+    "model.optimizer.lr": "a finite learning rate > 0 (e.g. 0.02)",
     "model.optimizer.weight_decay": "a finite number >= 0",
+    "model.optimizer.momentum": "a finite number >= 0 (0 = no momentum)",
+    "model.optimizer.eps": "a finite number >= 0 (e.g. 1e-8)",
+    "model.optimizer.betas": "two finite numbers in [0, 1) (e.g. [0.9, 0.999])",
     "model.threshold_homeostasis": "a finite rate >= 0 (0 = off)",
     "model.homeostasis_target": "a firing rate in (0, 1) (e.g. 0.1)",
     "model.layer_lr_scale": "null, or one finite factor > 0 per layer (e.g. [1.0, 4.0])",
@@ -171,36 +176,157 @@ def _check_delay(cfg: DictConfig, T: int | None) -> None:
         )
 
 
-def _check_group_keys(cfg: DictConfig, group: str) -> None:
-    """Every key of a swappable group (``loss``, ``encoder``) must be a setting of its class.
-    An experiment's setting for the group's default (``loss.gamma`` of rel_target_mse)
-    survives a command-line switch of the group (``loss=ce_neg_time``); without this check
-    the run fails inside Hydra with "unexpected keyword argument"."""
+# Keys whose node is instantiated with its keys as arguments: every key must be a setting of
+# the class. ``loss`` and ``encoder`` are swappable groups (their message names the cause);
+# ``data.n_inputs``/``data.n_classes`` of a real-data module get check_size_keys' message.
+SWAPPABLE_GROUPS = ("loss", "encoder")
+KEYED_NODES = ("loss", "encoder", "data", "model", "model.net", "model.optimizer",
+               "model.scheduler")
+_SIZE_KEYS = ("n_inputs", "n_classes")
+
+
+def _settings(target: Any) -> tuple[Any, list[str]] | None:
+    """(parameters, names) of the class ``target`` names, or None when it takes any keyword
+    or cannot be read (an unknown target is reported by the instantiation itself)."""
     import hydra
 
+    try:
+        params = inspect.signature(hydra.utils.get_object(str(target))).parameters
+    except Exception:
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return params, [name for name in params if name != "self"]
+
+
+def _unknown_key(group: str, key: str, target: str, valid: list[str]) -> ConfigValueError:
+    settings = f"{', '.join(valid) or 'none'}"
+    if group in SWAPPABLE_GROUPS:
+        return ConfigValueError(
+            f"{group}.{key} is not a setting of {group} {target} (its settings: {settings}). "
+            f"It usually comes from an experiment written for another {group}: drop it with "
+            f"'~{group}.{key}' (quoted: zsh expands a bare ~), e.g. experiment=mnist_bstdg "
+            f"loss=ce_neg_time '~loss.gamma'."
+        )
+    return ConfigValueError(
+        f"{group}.{key} is not a setting of {group} {target} (its settings: {settings}). "
+        f"Check the spelling, or drop it with '~{group}.{key}' (quoted: zsh expands a bare ~)."
+    )
+
+
+def _check_group_keys(cfg: DictConfig, group: str) -> None:
+    """Every key of a node that is instantiated (``loss``, ``encoder``, ``data``, ``model``,
+    ``model.net``, ``model.optimizer``, ``model.scheduler``) must be a setting of its class,
+    so that ``+model.net.foo=1`` fails here, with the valid keys, and not as "unexpected
+    keyword argument" when the model is built. An experiment's setting for a group's default
+    (``loss.gamma`` of rel_target_mse) survives a command-line switch of the group
+    (``loss=ce_neg_time``); the message of a swappable group says so."""
     node = _get(cfg, group)
     if not isinstance(node, dict) or "_target_" not in node:
         return
-    try:
-        params = inspect.signature(hydra.utils.get_object(str(node["_target_"]))).parameters
-    except Exception:  # an unknown target is reported by the instantiation itself
+    found = _settings(node["_target_"])
+    if found is None:
         return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    valid = [name for name in params if name != "self"]
+    params, valid = found
+    skip = _SIZE_KEYS if group == "data" else ()
     for key in node:
-        if not str(key).startswith("_") and key not in params:
+        if not str(key).startswith("_") and key not in params and key not in skip:
+            raise _unknown_key(group, str(key), str(node["_target_"]), valid)
+    if group == "model.net":
+        _check_rule_keys(node)
+
+
+def _check_rule_keys(net: dict[str, Any]) -> None:
+    """``model.net.rule`` (a mapping, given to :class:`~bstdg.snn.rules.GradientRule`) may
+    hold only the rule's options."""
+    import dataclasses
+
+    import hydra
+
+    from bstdg.snn.layers import SpikingNet
+    from bstdg.snn.rules import GradientRule
+
+    rule = net.get("rule")
+    if not isinstance(rule, dict) or "_target_" in rule:
+        return
+    try:
+        cls = hydra.utils.get_object(str(net["_target_"]))
+    except Exception:
+        return
+    if not (isinstance(cls, type) and issubclass(cls, SpikingNet)):
+        return
+    valid = [f.name for f in dataclasses.fields(GradientRule)]
+    for key in rule:
+        if key not in valid:
+            raise _unknown_key("model.net.rule", str(key),
+                               f"{GradientRule.__module__}.{GradientRule.__qualname__}", valid)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_thresholds(cfg: DictConfig) -> None:
+    """``model.net.threshold_init``: every threshold > 0. A neuron fires when its potential
+    exceeds the threshold: with theta = 0 on its first excitatory input spike, with theta < 0
+    at the first step on no input at all."""
+    key = "model.net.threshold_init"
+    value = _get(cfg, key)
+    if value is _ABSENT or value is None:
+        return
+    values = value if isinstance(value, list) else [value]
+    for i, theta in enumerate(values):
+        if _is_number(theta) and math.isfinite(theta) and theta <= 0:
+            where = f"{key}[{i}]={theta}" if isinstance(value, list) else f"{key}={theta}"
             raise ConfigValueError(
-                f"{group}.{key} is not a setting of {group} {node['_target_']} (its settings: "
-                f"{', '.join(valid) or 'none'}). It usually comes from an experiment written "
-                f"for another {group}: drop it with '~{group}.{key}' (quoted: zsh expands a "
-                f"bare ~), e.g. experiment=mnist_bstdg loss=ce_neg_time '~loss.gamma'."
+                f"{where} is invalid: {key} must be {RANGES[key]}. A neuron fires when its "
+                f"potential exceeds the threshold, so with a threshold <= 0 it fires on its "
+                f"first excitatory input (below 0: on no input at all) and its spike time "
+                f"carries almost no information; got {key}={value!r}."
+            )
+
+
+def _optimizer_value_error(key: str, value: Any) -> ConfigValueError:
+    valid = RANGES.get(key, "a finite number >= 0")
+    return ConfigValueError(
+        f"{key}={value!r} is invalid: it must be {valid}. It is refused at start-up, before "
+        f"anything is built (torch would refuse it only when training starts)."
+    )
+
+
+def _check_optimizer(cfg: DictConfig) -> None:
+    """The values a torch.optim optimiser refuses (``lr``, ``weight_decay``, ``momentum``,
+    ``eps`` < 0 or not a number; ``betas`` outside [0, 1); Nesterov without momentum), named
+    by their key at start-up instead of as a torch error when training starts; and ``lr`` = 0
+    (nothing would train; :data:`RANGES` has always said > 0)."""
+    node = _get(cfg, "model.optimizer")
+    if not isinstance(node, dict) or not str(node.get("_target_", "")).startswith("torch.optim"):
+        return
+    for name in ("lr", "weight_decay", "momentum", "eps"):
+        if name not in node:
+            continue
+        value, key = node[name], f"model.optimizer.{name}"
+        if (not _is_number(value) or not math.isfinite(value) or value < 0
+                or (name == "lr" and value == 0)):
+            raise _optimizer_value_error(key, value)
+    if "betas" in node:
+        betas = node["betas"]
+        if not (isinstance(betas, list) and len(betas) == 2
+                and all(_is_number(b) and math.isfinite(b) and 0 <= b < 1 for b in betas)):
+            raise _optimizer_value_error("model.optimizer.betas", betas)
+    if node.get("nesterov") is True:
+        momentum, dampening = node.get("momentum", 0), node.get("dampening", 0)
+        if not (_is_number(momentum) and momentum > 0) or dampening != 0:
+            raise ConfigValueError(
+                f"model.optimizer.nesterov=true is invalid with model.optimizer.momentum="
+                f"{momentum!r} and model.optimizer.dampening={dampening!r}: Nesterov momentum "
+                f"needs momentum > 0 and dampening 0 (torch refuses it otherwise)."
             )
 
 
 def check_run_config(cfg: DictConfig) -> None:
     """All start-up checks of a train or eval config; raises :class:`ConfigValueError`."""
-    for group in ("loss", "encoder"):
+    for group in KEYED_NODES:
         _check_group_keys(cfg, group)
     _check_seed(cfg)
     _check_max_epochs(cfg)
@@ -208,3 +334,5 @@ def check_run_config(cfg: DictConfig) -> None:
     _check_hidden(cfg)
     _check_delay(cfg, T)
     check_finite(cfg)
+    _check_thresholds(cfg)
+    _check_optimizer(cfg)

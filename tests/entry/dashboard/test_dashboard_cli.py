@@ -21,9 +21,16 @@ with warnings.catch_warnings():  # wandb-workspaces still uses pydantic-v1 valid
 def test_no_entity_says_how_to_pass_it(monkeypatch, capsys) -> None:
     monkeypatch.delenv("WANDB_ENTITY", raising=False)
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["--project", "p", "--dry-run"])
+        cli.main(["--project", "p"])
     assert exit_.value.code == 2
     assert "pass --entity ENTITY" in capsys.readouterr().err
+
+
+def test_a_dry_run_needs_no_entity(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    assert cli.main(["--project", "p", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"for {cli.DRY_RUN_ENTITY}/p:" in out and "dry run: nothing saved" in out
 
 
 def test_entity_from_environment(monkeypatch, capsys) -> None:

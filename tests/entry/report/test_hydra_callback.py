@@ -11,6 +11,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from bstdg.report.hydra_callback import MultirunSummary
+from bstdg.utils.hydra_callbacks import DropEmptyJobLog
 from helpers.report_fakes import finished, write_run
 
 
@@ -41,3 +42,19 @@ def test_a_problem_is_a_warning_not_an_error(tmp_path: Path,
     with caplog.at_level(logging.WARNING):
         MultirunSummary().on_multirun_end(_config(tmp_path / "empty"))
     assert "multirun summary not written: NoRunsFoundError" in caplog.text
+
+
+def test_the_multirun_end_says_where_the_summary_is(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    write_run(tmp_path, "0", **finished(1, 16, 0.5, 10.0))
+    MultirunSummary().on_multirun_end(_config(tmp_path))
+    assert f"multirun summary: {tmp_path / 'summary.md'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["", "a line\n"])
+def test_an_empty_job_log_is_dropped_and_a_written_one_kept(tmp_path: Path, text: str) -> None:
+    (tmp_path / "train.log").write_text(text)
+    config = OmegaConf.create({"hydra": {"runtime": {"output_dir": str(tmp_path)},
+                                         "job": {"name": "train"}}})
+    DropEmptyJobLog().on_job_end(config)
+    assert (tmp_path / "train.log").exists() == bool(text)
