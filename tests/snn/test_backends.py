@@ -14,7 +14,7 @@ import torch
 from bstdg.snn import BACKENDS, GradientRule, SpikingLinear, SpikingNet, first_spike_times
 from bstdg.snn import layers as layers_module
 from bstdg.snn.backends import backend_by_name, get_backend, resolve_backend
-from bstdg.snn.backends import numba_kernels as k
+from bstdg.snn.backends.numba import early_exit, layer_kernels, primitives
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -93,7 +93,8 @@ def test_pair_rule_and_its_table(rule: GradientRule) -> None:
 
 
 def test_numba_kernels_pair_serial_and_parallel_and_keep_their_options() -> None:
-    kernels = {name: v for name, v in vars(k).items() if isinstance(v, k.Kernel)}
+    kernels = {name: v for module in (layer_kernels, early_exit)
+               for name, v in vars(module).items() if isinstance(v, primitives.Kernel)}
     assert set(kernels) == {"SORT_BATCH", "BINARIZE", "FORWARD", "GRADS", "SUM_PARTS",
                             "EARLY_EXIT"}
     for name, kernel in kernels.items():
@@ -115,7 +116,7 @@ def test_numba_kernels_pair_serial_and_parallel_and_keep_their_options() -> None
 def test_named_codes_are_the_readout_fallbacks() -> None:
     from bstdg.snn.readout import FALLBACKS
 
-    assert set(k.FALLBACK_CODES) == set(FALLBACKS)
-    assert len(set(k.FALLBACK_CODES.values())) == len(FALLBACKS)
-    assert k.PRED_NONE == -1  # readout.decide's "none"
-    assert k.PRED_OUT_OF_RANGE < 0 and k.TIMES_OUT_OF_RANGE < 0
+    assert set(early_exit.FALLBACK_CODES) == set(FALLBACKS)
+    assert len(set(early_exit.FALLBACK_CODES.values())) == len(FALLBACKS)
+    assert early_exit.PRED_NONE == -1  # readout.decide's "none"
+    assert early_exit.PRED_OUT_OF_RANGE < 0 and primitives.TIMES_OUT_OF_RANGE < 0

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bstdg.snn import SpikingNet, decide, decision_time
-from bstdg.snn.backends.numba_kernels import NARROW_MAX_INPUTS
+from bstdg.snn.backends.numba.primitives import NARROW_MAX_INPUTS
 
 
 def _net(sizes: tuple[int, ...], T: int, delay: int, seed: int, backend: str) -> SpikingNet:

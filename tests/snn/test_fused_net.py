@@ -13,11 +13,16 @@ import pytest
 import torch
 
 from bstdg.snn import GradientRule, SpikingNet, relative_target_mse
-from bstdg.snn.backends import numba_ops
-from bstdg.snn.backends.numba_net import fusable
+from bstdg.snn.backends.numba import launch
+from bstdg.snn.backends.numba.net import fusable
 
 T = 16
 N_IN, N_OUT = 24, 4
+
+
+def _fusable(net: SpikingNet) -> bool:
+    weights, _, specs = net.by_layer()
+    return fusable(weights, specs)
 
 
 def _nets(hidden: list[int], **kw: Any) -> tuple[SpikingNet, SpikingNet]:
@@ -28,7 +33,7 @@ def _nets(hidden: list[int], **kw: Any) -> tuple[SpikingNet, SpikingNet]:
     fused = SpikingNet(N_IN, N_OUT, T, hidden=hidden, backend="numba", **kw)
     layers = copy.deepcopy(fused)
     layers.fused = False
-    assert fusable(fused)
+    assert _fusable(fused)
     return fused, layers
 
 
@@ -126,18 +131,18 @@ def test_input_gradient_when_the_input_times_require_it() -> None:
 def test_a_batch_on_several_threads_takes_the_layer_path(monkeypatch) -> None:
     """The fused kernels run on one thread; several threads run the layer kernels' parallel
     loops (faster there), with the same results."""
-    monkeypatch.setattr(numba_ops, "PARALLEL_MIN_BATCH", 1)
+    monkeypatch.setattr(launch, "PARALLEL_MIN_BATCH", 1)
     fused, layers = _nets([30], hidden_dropout=0.2)
     t_in, labels = _inputs(batch=9)
     impl = fused.layers[0].backend_for(t_in.device)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        assert impl.net_forward(fused, t_in, [None]) is None
+        assert impl.net_forward(t_in, *fused.by_layer(), [None]) is None
         _assert_same(fused, layers, t_in, labels, fused_ran=False)
     finally:
         torch.set_num_threads(before)
-    assert impl.net_forward(fused, t_in, [None]) is not None
+    assert impl.net_forward(t_in, *fused.by_layer(), [None]) is not None
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -210,7 +215,7 @@ def test_a_wrong_input_width_names_the_expected_shape() -> None:
 def test_options_outside_the_kernel_take_the_layer_path(kw: dict[str, Any]) -> None:
     torch.manual_seed(0)
     net = SpikingNet(N_IN, N_OUT, T, hidden=[30], backend="numba", **kw)
-    assert not fusable(net)
+    assert not _fusable(net)
     layers = copy.deepcopy(net)
     layers.fused = False
     out_f, grads_f = _run(net, *_inputs())
@@ -299,7 +304,7 @@ def test_layers_with_different_specs_take_the_layer_path(change: dict[str, Any])
     fused, layers = _nets([30])
     for net in (fused, layers):
         net.layers[1].spec = dataclasses.replace(net.layers[1].spec, **change)
-    assert not fusable(fused)
+    assert not _fusable(fused)
     _assert_same(fused, layers, *_inputs(), fused_ran=False)
 
 
@@ -313,11 +318,11 @@ def test_the_backend_refuses_dropout_masks_that_do_not_fit(keep: list[Any], matc
     fused, _ = _nets([30])
     t_in = _inputs()[0]
     with pytest.raises(ValueError, match=match):
-        fused.layers[0].backend_for(t_in.device).net_forward(fused, t_in, keep)
+        fused.layers[0].backend_for(t_in.device).net_forward(t_in, *fused.by_layer(), keep)
 
 
 def test_the_backend_refuses_input_that_is_not_a_batch_matrix() -> None:
     fused, _ = _nets([30])
     impl = fused.layers[0].backend_for(torch.device("cpu"))
     with pytest.raises(ValueError, match=r"spike times must have shape \(batch, neurons\)"):
-        impl.net_forward(fused, torch.tensor(3.0), [None])
+        impl.net_forward(torch.tensor(3.0), *fused.by_layer(), [None])

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bstdg.snn.backends import numba_ops
-from bstdg.snn.backends.numba_kernels import NARROW_MAX_INPUTS
-from bstdg.snn.backends.numba_ops import forward_numba, grads_numba
+from bstdg.snn.backends.numba import launch
+from bstdg.snn.backends.numba.backend import forward_numba, grads_numba
+from bstdg.snn.backends.numba.primitives import NARROW_MAX_INPUTS
 from bstdg.snn.backends.reference import forward_reference, grads_reference
 from bstdg.snn.backends.torch_ops import forward_torch, grads_torch
 from bstdg.snn.rules import GradientRule
@@ -193,7 +193,7 @@ def test_negative_threshold_fires_before_any_input() -> None:
 @pytest.mark.parametrize("threads", [1, 2])
 def test_thread_count_does_not_change_results(threads: int, min_batch: int, monkeypatch) -> None:
     """Parallel (every batch, min_batch=1) and serial (small batches) runs agree."""
-    monkeypatch.setattr(numba_ops, "PARALLEL_MIN_BATCH", min_batch)
+    monkeypatch.setattr(launch, "PARALLEL_MIN_BATCH", min_batch)
     T = 16
     t_in, w, theta, g = _case(11, 33, T, binary=True, per_neuron=True)
     spec = RULES["exp_B"].kernel_spec(T)

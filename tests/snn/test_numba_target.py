@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bstdg.snn.backends.numba_target import WIDTH_ENV, wide_vector_features
+from bstdg.snn.backends.numba.target import WIDTH_ENV, wide_vector_features
 
 AVX512 = {"avx2": True, "avx512bw": True, "avx512f": True, "amx-tile": False}
 

@@ -96,7 +96,7 @@ def _numba_layer() -> dict[str, Any]:
     try:
         import numba
 
-        from bstdg.snn.backends.numba_ops import PARALLEL_MIN_BATCH
+        from bstdg.snn.backends.numba.launch import PARALLEL_MIN_BATCH
     except ImportError:
         return {}
     try:

@@ -28,7 +28,7 @@ def set_threads(n: int | None) -> int | None:
         import numba
 
         # the backend picks numba's threading layer on import: before any numba call
-        import bstdg.snn.backends.numba_ops  # noqa: F401
+        import bstdg.snn.backends.numba.backend  # noqa: F401
     except ImportError:
         numba = None
     if numba is not None:

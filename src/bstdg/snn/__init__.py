@@ -19,10 +19,11 @@ from bstdg.snn.losses import (
 )
 from bstdg.snn.readout import correct_with_ties, decide, decision_time
 from bstdg.snn.rules import GradientRule, KernelSpec
+from bstdg.snn.spec import LayerSpec
 from bstdg.snn.spikes import SpikeTimes, binarize
 
 __all__ = [
-    "BACKENDS", "GradientRule", "KernelSpec", "NegTimeCrossEntropy", "NetOutput",
+    "BACKENDS", "GradientRule", "KernelSpec", "LayerSpec", "NegTimeCrossEntropy", "NetOutput",
     "RelativeTargetMSE", "SpikeTimes", "SpikingLinear", "SpikingNet", "binarize",
     "ce_neg_time", "correct_with_ties", "decide", "decision_time", "first_spike_times",
     "get_backend", "relative_target_mse", "resolve_backend", "timing_grads",

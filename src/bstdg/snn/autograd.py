@@ -7,32 +7,18 @@ is O(B * N), independent of T.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from bstdg.snn.backends import Backend, get_backend
+from bstdg.snn.backends import Backend
 from bstdg.snn.functional import layer_forward, layer_grads
-from bstdg.snn.rules import GradientRule
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """Everything the Function needs besides tensors (``window_trim``: steps cut from the end
-    of the simulated window, see ``first_spike_times``)."""
-
-    T: int
-    delay: int
-    binary: bool
-    rule: GradientRule
-    backend: str
-    window_trim: int = 0
+from bstdg.snn.spec import LayerSpec
 
 
 class SpikeTimingFunction(torch.autograd.Function):
-    """t_out, v_fire, v_end = f(t_in, W_latent, theta); gradients for (t_in, W, theta),
-    simulated by the backend ``impl`` (``spec.backend`` resolved for the tensors' device)."""
+    """t_out, v_fire, v_end = f(t_in, W_latent, theta) for a layer of ``spec``; gradients for
+    (t_in, W, theta), simulated by the backend ``impl``."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -45,8 +31,7 @@ class SpikeTimingFunction(torch.autograd.Function):
         keep: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out, state = layer_forward(
-            impl, t_in.detach(), weight.detach(), threshold.detach(), spec.T, spec.delay,
-            spec.binary, keep, spec.window_trim,
+            impl, t_in.detach(), weight.detach(), threshold.detach(), spec, keep
         )
         t_out = out.times
         ctx.spec = spec
@@ -69,8 +54,7 @@ class SpikeTimingFunction(torch.autograd.Function):
         grad_w = grad_t_in = grad_theta = None
         if need_t or need_w:
             grad_w, grad_t_in = layer_grads(
-                ctx.impl, ctx.state, t_in, t_out, g, weight, rule, spec.binary, spec.T,
-                need_t_in=need_t,
+                ctx.impl, ctx.state, t_in, t_out, g, weight, spec, need_t_in=need_t
             )
             grad_w = grad_w.to(weight.dtype)
             if need_t and rule.silent_input_grad:
@@ -86,12 +70,10 @@ class SpikeTimingFunction(torch.autograd.Function):
 
 def spike_timing_layer(
     t_in: torch.Tensor, weight: torch.Tensor, threshold: torch.Tensor, spec: LayerSpec,
-    impl: Backend | None = None,
+    impl: Backend,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Functional entry: float spike times (integer-valued), v_fire, v_end, on the backend
-    ``impl`` (default: ``spec.backend`` for the device of ``t_in``)."""
-    if impl is None:
-        impl = get_backend(spec.backend, t_in.device)
+    """Functional entry: float spike times (integer-valued), v_fire, v_end of a layer of
+    ``spec`` on the backend ``impl``."""
     keep = torch.is_grad_enabled() and (
         t_in.requires_grad or weight.requires_grad or threshold.requires_grad
     )

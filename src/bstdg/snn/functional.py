@@ -9,14 +9,14 @@ CUDA).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import torch
 
 from bstdg.snn.backends import BACKENDS, Backend, get_backend, resolve_backend
-from bstdg.snn.backends.base import check_layer, check_layer_inputs, check_trim
-from bstdg.snn.rules import GradientRule, KernelSpec
+from bstdg.snn.backends.base import check_layer_inputs, check_shapes
+from bstdg.snn.rules import KernelSpec
+from bstdg.snn.spec import LayerSpec
 from bstdg.snn.spikes import SpikeTimes, check_finite, check_times, threshold_vector
 
 __all__ = [
@@ -41,28 +41,31 @@ def first_spike_times(
     integers in [0, T] (T = no spike); ``weight``: (N_out, N_in) forward weights (real or
     +-1); ``threshold``: scalar, (1,) or (N_out,). Returns times (int64), v_fire and v_end
     (the potential at the last simulated step, T - 1 - window_trim). ``window_trim`` = 2
-    with delay 0 is SSTDP's simulation of steps 0..T-3. Non-integer, NaN or infinite spike
+    with delay 0 is SSTDP's simulation of steps 0..T-3. T, delay and window_trim are
+    validated as a :class:`~bstdg.snn.spec.LayerSpec`. Non-integer, NaN or infinite spike
     times and non-finite weights or thresholds are refused on every backend.
     """
-    check_layer(t_in, weight, T, delay)
-    check_times(t_in, T)
-    check_trim(T, window_trim)
+    w = weight.detach()
+    binary = bool((w.abs() == 1).all())  # +-1 weights: sign(w) = w, the exact integer path
+    spec = LayerSpec(T, delay, binary, window_trim=window_trim)
+    check_shapes(t_in, weight)
+    check_times(t_in, spec.T)
     check_finite(weight, "weight")
     theta = threshold_vector(threshold, weight.shape[0], weight)
     check_finite(theta, "threshold")
     impl = get_backend(backend, t_in.device)
-    w = weight.detach()
-    binary = bool((w.abs() == 1).all())  # +-1 weights: sign(w) = w, the exact integer path
-    out, _ = impl.forward(t_in, w, theta, T, delay, binary, False, window_trim)
+    out, _ = impl.forward(t_in, w, theta, spec, False)
     return SpikeTimes(out.times.long(), out.v_fire, out.v_end)
 
 
 def timing_grads(
     t_in: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor, w_back: torch.Tensor,
-    spec: KernelSpec, T: int, backend: str = "auto",
+    kernel: KernelSpec, T: int, backend: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(dL/dW, dL/dt_in) of the spike-timing-dependent gradient for given dL/dt_out = g."""
-    return get_backend(backend, t_in.device).grads(None, t_in, t_out, g, w_back, spec, T)
+    """(dL/dW, dL/dt_in) of the spike-timing-dependent gradient with the pair rule ``kernel``
+    for given dL/dt_out = g over a window of T steps."""
+    spec = LayerSpec(T)
+    return get_backend(backend, t_in.device).grads(None, t_in, t_out, g, w_back, kernel, spec)
 
 
 def layer_forward(
@@ -70,24 +73,19 @@ def layer_forward(
     t_in: torch.Tensor,
     weight: torch.Tensor,
     threshold: torch.Tensor,
-    T: int,
-    delay: int,
-    binary: bool,
+    spec: LayerSpec,
     keep: bool,
-    window_trim: int = 0,
 ) -> tuple[SpikeTimes, Any]:
-    """Forward of a layer from its latent weight (sign(W) when ``binary``) on backend
-    ``impl``, for the autograd Function: float32 times, and with ``keep`` the backend's
-    state for :func:`layer_grads`. The caller checks finite weights and thresholds
+    """Forward of a layer of ``spec`` from its latent weight (sign(W) when ``spec.binary``)
+    on backend ``impl``, for the autograd Function: float32 times, and with ``keep`` the
+    backend's state for :func:`layer_grads`. The caller checks finite weights and thresholds
     (``check_layer_inputs``); the spike times are checked here unless the backend's kernel
     validates them (not with ``window_trim``, which clamps them first)."""
-    check_layer(t_in, weight, T, delay)
-    if window_trim:
-        check_trim(T, window_trim)
-    if window_trim or not impl.checks_times:
-        check_times(t_in, T)
+    check_shapes(t_in, weight)
+    if spec.window_trim or not impl.checks_times:
+        check_times(t_in, spec.T)
     theta = threshold_vector(threshold, weight.shape[0], weight)
-    return impl.forward(t_in, weight, theta, T, delay, binary, keep, window_trim)
+    return impl.forward(t_in, weight, theta, spec, keep)
 
 
 def layer_grads(
@@ -97,25 +95,23 @@ def layer_grads(
     t_out: torch.Tensor,
     g: torch.Tensor,
     weight: torch.Tensor,
-    rule: GradientRule,
-    binary: bool,
-    T: int,
+    spec: LayerSpec,
     need_t_in: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(dL/dW, dL/dt_in) of a layer run by :func:`layer_forward` (``saved`` is its state).
-    Without ``need_t_in`` a backend may skip dL/dt_in and return None for it.
+    """(dL/dW, dL/dt_in) of a layer run by :func:`layer_forward` (``saved`` is its state),
+    by the rule ``spec.rule``. Without ``need_t_in`` a backend may skip dL/dt_in and return
+    None for it.
 
     With ``rule.backprop_lookahead`` = eta > 0, dL/dt_in goes through the weights after a
     plain SGD step, W - eta dL/dW (a second pass: dL/dW first, then dL/dt_in)."""
-    spec = rule.kernel_spec(T)
+    rule = spec.rule
+    kernel = rule.kernel_spec(spec.T)
+    latent = not spec.binary or rule.backprop_weights == "latent"
+    w_back = None if latent else rule.backprop_matrix(weight, spec.binary)
     eta = rule.backprop_lookahead
-    if eta and need_t_in:
-        plain = replace(rule, backprop_lookahead=0.0)
-        grad_w, _ = layer_grads(impl, saved, t_in, t_out, g, weight, plain, binary, T,
-                                need_t_in=False)
-        moved = torch.add(weight, grad_w.to(weight.dtype), alpha=-eta)
-        w_back = rule.backprop_matrix(moved, binary)
-        return grad_w, impl.grads(saved, t_in, t_out, g, w_back, spec, T, True)[1]
-    latent = not binary or rule.backprop_weights == "latent"
-    w_back = None if latent else rule.backprop_matrix(weight, binary)
-    return impl.grads(saved, t_in, t_out, g, w_back, spec, T, need_t_in)
+    if not (eta and need_t_in):
+        return impl.grads(saved, t_in, t_out, g, w_back, kernel, spec, need_t_in)
+    grad_w, _ = impl.grads(saved, t_in, t_out, g, w_back, kernel, spec, False)
+    moved = torch.add(weight, grad_w.to(weight.dtype), alpha=-eta)
+    w_moved = rule.backprop_matrix(moved, spec.binary)
+    return grad_w, impl.grads(saved, t_in, t_out, g, w_moved, kernel, spec, True)[1]

@@ -13,11 +13,12 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from bstdg.snn.autograd import LayerSpec, spike_timing_layer
+from bstdg.snn.autograd import spike_timing_layer
 from bstdg.snn.backends import Backend, check_backend_name, get_backend
 from bstdg.snn.backends.base import check_layer_inputs
-from bstdg.snn.readout import FALLBACKS
+from bstdg.snn.readout import FALLBACKS, decide, decision_time
 from bstdg.snn.rules import GradientRule
+from bstdg.snn.spec import LayerSpec, is_integer
 from bstdg.snn.spikes import binarize, check_batch_shape, check_times
 
 THRESHOLD_MODES = ("fixed", "per_layer", "per_neuron", "bs4nn_fact")
@@ -29,39 +30,51 @@ def _finite(value: object) -> bool:
             and math.isfinite(float(value)))
 
 
-def _integer(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _check_finite_number(name: str, value: object, example: str) -> None:
     if not _finite(value):
         raise ValueError(f"{name} must be a finite number ({example}), got {value!r}")
 
 
+def _layer_spec(spec: LayerSpec | None, **fields: object) -> LayerSpec:
+    """``spec``, or the spec that ``fields`` (T, delay, binary, rule, window_trim; None:
+    LayerSpec's default) describe; not both."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    if spec is None:
+        if "T" not in given:
+            raise ValueError("a layer needs its spec, or T (with delay, binary, rule and "
+                             "window_trim, or their defaults)")
+        return LayerSpec(**given)  # type: ignore[arg-type]
+    if given:
+        raise ValueError(f"give the layer's spec or {', '.join(given)}, not both")
+    return spec
+
+
 class SpikingLinear(nn.Module):
     """Fully connected single-spike IF layer with real latent weights.
 
-    Forward weights are sign(W) (sign(0) = +1) when ``binary`` else W. The threshold is
+    The layer's :class:`~bstdg.snn.spec.LayerSpec` (window, delay, weight kind, rule) is
+    ``spec``, or, for a layer built on its own, the one that ``T``, ``delay``, ``binary``,
+    ``rule`` and ``window_trim`` describe (None: LayerSpec's default).
+    Forward weights are sign(W) (sign(0) = +1) when ``spec.binary`` else W. The threshold is
     fixed (a buffer) or trained per layer / per neuron and clamped at ``threshold_min``
     by :meth:`constrain_`. ``latent_clip`` bounds |W| (BinaryConnect-style) when set.
 
     ``threshold_mode="bs4nn_fact"`` is BS4NN's per-layer scale: theta = thr / fact with
     thr = threshold_init * fact_init (BS4NN: 20 * 5 = 100), ``fact`` a float64 buffer that
     the optimiser never sees, moved after each optimiser step by :meth:`update_fact_` at
-    rate ``fact_lr``, without clamp. ``window_trim`` > 0 stops the simulation
-    ``window_trim`` steps early (spikes at t <= T - 1 - window_trim; SSTDP: 2).
+    rate ``fact_lr``, without clamp.
     """
 
     def __init__(
         self,
         in_features: int,
         out_features: int,
-        T: int,
-        binary: bool = True,
+        T: int | None = None,
+        binary: bool | None = None,
         threshold_mode: str = "per_neuron",
         threshold_init: float = 10.0,
         threshold_min: float = 1.0,
-        delay: int = 1,
+        delay: int | None = None,
         rule: GradientRule | None = None,
         init_range: Sequence[float] = (-2.5, 2.5),
         latent_clip: float | None = None,
@@ -69,13 +82,14 @@ class SpikingLinear(nn.Module):
         *,
         fact_init: float = 5.0,
         fact_lr: float = 0.01,
-        window_trim: int = 0,
+        window_trim: int | None = None,
+        spec: LayerSpec | None = None,
     ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise ValueError(f"layer sizes must be >= 1, got {in_features} -> {out_features}")
-        if not _integer(T) or T < 2:
-            raise ValueError(f"T must be an integer >= 2 time steps, got {T!r}")
+        self.spec = _layer_spec(spec, T=T, delay=delay, binary=binary, rule=rule,
+                                window_trim=window_trim)
         _check_finite_number("threshold_init", threshold_init, "a firing threshold, e.g. 10.0")
         _check_finite_number("threshold_min", threshold_min, "e.g. 1.0")
         if threshold_mode not in THRESHOLD_MODES:
@@ -97,26 +111,11 @@ class SpikingLinear(nn.Module):
             )
         if not (_finite(fact_lr) and fact_lr >= 0):
             raise ValueError(f"fact_lr must be >= 0 and finite, got {fact_lr}")
-        if not 0 <= window_trim <= T - 2:
-            raise ValueError(
-                f"window_trim must be in [0, T - 2] = [0, {T - 2}] steps, got {window_trim}"
-            )
-        last = T - 1 - int(window_trim)
-        if not _integer(delay) or not 0 <= delay <= last:
-            raise ValueError(
-                "delay must be an integer in [0, T - 1"
-                + (" - window_trim" if window_trim else "")
-                + f"] = [0, {last}] time steps (a spike at step t + delay must fall inside "
-                f"the window, else no neuron can fire), got {delay!r}"
-            )
         self.in_features, self.out_features = in_features, out_features
         self.threshold_mode = threshold_mode
         self.threshold_min = threshold_min
         self.latent_clip = latent_clip
-        self.spec = LayerSpec(
-            T=T, delay=delay, binary=binary, rule=rule or GradientRule(), backend=backend,
-            window_trim=int(window_trim),
-        )
+        self.backend = backend
         self._backend: tuple[str, Backend] | None = None  # (device type, its backend)
         # Shape (N_out, N_in), stored transposed (strides (1, N_out)): the event-driven kernel
         # adds one input's row of weights at a time and reads/writes this memory directly.
@@ -147,15 +146,15 @@ class SpikingLinear(nn.Module):
         (refused otherwise, on every backend); ``checked`` skips the time check for inputs
         that come from another layer (valid by construction)."""
         impl = self.backend_for(t_in.device)
-        check_layer_inputs(None if checked else t_in, self.weight, self.threshold, self.spec.T,
+        check_layer_inputs(None if checked else t_in, self.weight, self.threshold, self.spec,
                            impl)
         return spike_timing_layer(t_in.float(), self.weight, self.threshold, self.spec, impl)
 
     def backend_for(self, device: torch.device) -> Backend:
-        """The backend that runs ``spec.backend`` on ``device``, resolved once per device
+        """The backend that runs ``self.backend`` on ``device``, resolved once per device
         type the layer runs on (``auto`` is numba on CPU, torch on CUDA)."""
         if self._backend is None or self._backend[0] != device.type:
-            self._backend = (device.type, get_backend(self.spec.backend, device))
+            self._backend = (device.type, get_backend(self.backend, device))
         return self._backend[1]
 
     @torch.no_grad()
@@ -244,8 +243,10 @@ def _passed(t: torch.Tensor, keep: torch.Tensor | None, T: int) -> torch.Tensor:
 class SpikingNet(nn.Module):
     """A stack of :class:`SpikingLinear` layers: n_inputs -> hidden... -> n_classes.
 
-    ``fact_init`` / ``fact_lr`` / ``latent_clip`` (one value or one per layer) and
-    ``window_trim`` go to every layer (see :class:`SpikingLinear`). ``fallback_offset`` k
+    ``T``, ``delay``, ``binary``, ``rule`` and ``window_trim`` make the one
+    :class:`~bstdg.snn.spec.LayerSpec` of every layer (``spec``); ``fact_init`` /
+    ``fact_lr`` / ``latent_clip`` (one value or one per layer) go to every layer (see
+    :class:`SpikingLinear`). ``fallback_offset`` k
     makes ``NetOutput.v_end`` the output potentials V(T - k), which decide a sample with no
     output spike (fallback ``max_potential``): 1 is the window end, S4NN and BS4NN read
     V(T - 3).
@@ -256,7 +257,7 @@ class SpikingNet(nn.Module):
     amplitude to rescale).
 
     ``fused`` lets the backend run the whole net as one autograd Function when it can (the
-    numba backend on one thread: ``bstdg.snn.backends.numba_net``): the same spike times,
+    numba backend on one thread: ``bstdg.snn.backends.numba.net``): the same spike times,
     gradients equal to float rounding, one kernel launch per pass instead of one per layer.
     The rounding differs (the per-sample norm and the threshold gradient are summed in
     float64 there), so a long training run drifts apart from the layer path's as it would
@@ -300,13 +301,15 @@ class SpikingNet(nn.Module):
                                  f"{what} spike in training), got {p}")
         self.hidden_dropout = float(hidden_dropout)
         self.input_dropout = float(input_dropout)
-        if not 1 <= fallback_offset <= T:
+        rule = rule if isinstance(rule, GradientRule) else GradientRule(**dict(rule or {}))
+        spec = LayerSpec(T, delay, binary, rule, window_trim)
+        if not 1 <= fallback_offset <= spec.T:
             raise ValueError(
                 f"fallback_offset must be in [1, T] = [1, {T}] (V(T - k) decides a sample "
                 f"with no output spike), got {fallback_offset}"
             )
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not all(
-            _integer(h) and h >= 1 for h in hidden
+            is_integer(h) and h >= 1 for h in hidden
         ):
             raise ValueError(
                 f"hidden must be a list of positive layer sizes, e.g. [600] (or [] for no "
@@ -314,8 +317,6 @@ class SpikingNet(nn.Module):
             )
         sizes = [int(n_inputs), *[int(h) for h in hidden], int(n_classes)]
         n_layers = len(sizes) - 1
-        if isinstance(rule, Mapping):
-            rule = GradientRule(**dict(rule))
         ranges = list(init_range)
         if ranges and isinstance(ranges[0], (int, float)):
             ranges = [ranges] * n_layers
@@ -324,29 +325,36 @@ class SpikingNet(nn.Module):
         facts = _per_layer(fact_init, n_layers, "fact_init")
         fact_lrs = _per_layer(fact_lr, n_layers, "fact_lr")
         clips = _per_layer(latent_clip, n_layers, "latent_clip")
-        self.T = T
         self.sizes = sizes
         self.fallback_offset = int(fallback_offset)
         self.layers = nn.ModuleList(
             SpikingLinear(
                 sizes[k],
                 sizes[k + 1],
-                T,
-                binary,
-                threshold_mode,
-                thetas[k],
-                threshold_min,
-                delay,
-                rule,
-                ranges[k],
-                clips[k],
-                backend,
+                threshold_mode=threshold_mode,
+                threshold_init=thetas[k],
+                threshold_min=threshold_min,
+                init_range=ranges[k],
+                latent_clip=clips[k],
+                backend=backend,
                 fact_init=facts[k],
                 fact_lr=fact_lrs[k],
-                window_trim=window_trim,
+                spec=spec,
             )
             for k in range(n_layers)
         )
+
+    @property
+    def T(self) -> int:
+        """The window length of the layers' spec."""
+        return self.layers[0].spec.T
+
+    def by_layer(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[LayerSpec]]:
+        """The weights, thresholds and specs of the layers: what a backend's whole-net paths
+        take."""
+        return ([layer.weight for layer in self.layers],
+                [layer.threshold for layer in self.layers],
+                [layer.spec for layer in self.layers])
 
     @torch.no_grad()
     def revive_neurons_(
@@ -401,7 +409,7 @@ class SpikingNet(nn.Module):
         t = self._dropped(t_in, self.input_dropout)
         keep = self._hidden_keep(t.shape[0], t.device)
         run = self.layers[0].backend_for(t.device).net_forward if self.fused else None
-        times = run(self, t, keep) if run is not None else None
+        times = run(t, *self.by_layer(), keep) if run is not None else None
         if times is None:  # the backend runs the net layer by layer
             times = self._layer_by_layer(t, keep, checked)
         *times, v_fire, v_end = times
@@ -447,10 +455,18 @@ class SpikingNet(nn.Module):
         """(class decisions, decision steps), stopping each sample's simulation at its first
         output spike (early exit), with the decisions of ``decide(self(t_in), ...)``.
 
-        Event-driven across all layers for binarized nets on the CPU fast path; otherwise
-        (real weights, reference/torch backends, CUDA) the full forward and ``decide``: the
-        backend decides (``Backend.predict_early_exit``).
+        Event-driven across all layers where the backend has such a path
+        (``Backend.predict_early_exit``: binarized nets on the CPU fast path, the fallback
+        reading the window end); otherwise (real weights, reference/torch backends, CUDA,
+        ``fallback_offset`` > 1) the full forward and ``decide``.
         """
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
-        return self.layers[0].backend_for(t_in.device).predict_early_exit(self, t_in, fallback)
+        if self.fallback_offset == 1:
+            impl = self.layers[0].backend_for(t_in.device)
+            early = impl.predict_early_exit(t_in, *self.by_layer(), fallback)
+            if early is not None:
+                return early
+        out = self(t_in)
+        pred = decide(out.out_times, out.v_fire, out.v_end, self.T, fallback)
+        return pred, decision_time(out.out_times).long()

@@ -67,12 +67,11 @@ def check_threshold_size(shape: tuple[int, ...], n_out: int) -> None:
 
 
 def check_times(t_in: torch.Tensor, T: int) -> None:
-    """Validate the spike-time convention: integer values in [0, T], T = no spike.
+    """Validate the spike-time convention: integer values in [0, T], T = no spike (T is a
+    validated ``LayerSpec.T``).
 
     One vectorised test per call: min/max for integer tensors; for float tensors
     clamp-round-compare, which also catches NaN, infinities and fractions."""
-    if T < 2:
-        raise ValueError(f"T must be an integer >= 2, got {T}")
     check_batch_shape(t_in)
     if not t_in.numel():
         return

@@ -10,8 +10,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from bstdg.snn.backends import numba_kernels
-from bstdg.snn.backends.warmup import warm_up_numba
+from bstdg.snn.backends.numba import early_exit, layer_kernels
+from bstdg.snn.warmup import warm_up_numba
 from bstdg.utils import hydra_callbacks
 from bstdg.utils.hydra_callbacks import NumbaCacheWarmup
 
@@ -27,9 +27,9 @@ def test_warm_up_compiles_the_training_signatures() -> None:
     assert warm_up_numba() > 0
     # float32 spike times into int8 (+-1) and float64 (real) weights, as a training run
     forward = {(str(sig[0].dtype), str(sig[1].dtype))
-               for sig in numba_kernels.forward_rows.signatures}
+               for sig in layer_kernels.forward_rows.signatures}
     assert {("float32", "int8"), ("float32", "float64")} <= forward, forward
-    assert numba_kernels.grads_rows.signatures and numba_kernels.predict_early_exit_rows.signatures
+    assert layer_kernels.grads_rows.signatures and early_exit.predict_early_exit_rows.signatures
 
 
 @pytest.mark.parametrize("launcher, called", [(JOBLIB, True), (BASIC, False)])
@@ -37,7 +37,7 @@ def test_callback_warms_up_for_parallel_launchers_only(
     monkeypatch: pytest.MonkeyPatch, launcher: str, called: bool
 ) -> None:
     calls: list[int] = []
-    monkeypatch.setattr("bstdg.snn.backends.warmup.warm_up_numba", lambda: calls.append(1) or 0.0)
+    monkeypatch.setattr("bstdg.snn.warmup.warm_up_numba", lambda: calls.append(1) or 0.0)
     NumbaCacheWarmup().on_multirun_start(_config(launcher))
     NumbaCacheWarmup(enabled=False).on_multirun_start(_config(JOBLIB))
     assert calls == ([1] if called else [])
@@ -48,7 +48,7 @@ def test_a_failed_warm_up_is_a_warning(monkeypatch: pytest.MonkeyPatch,
     def broken() -> float:
         raise OSError("read-only cache directory")
 
-    monkeypatch.setattr("bstdg.snn.backends.warmup.warm_up_numba", broken)
+    monkeypatch.setattr("bstdg.snn.warmup.warm_up_numba", broken)
     with caplog.at_level(logging.WARNING, logger=hydra_callbacks.__name__):
         NumbaCacheWarmup().on_multirun_start(_config(JOBLIB))
     assert "numba cache warm-up skipped: OSError: read-only cache directory" in caplog.text

@@ -1,9 +1,10 @@
-"""Backends of the single-spike IF layer, one module each, behind one protocol
-(:class:`~bstdg.snn.backends.base.Backend`: forward, grads, early-exit prediction).
+"""Backends of the single-spike IF layer, one module (or package) each, behind one protocol
+(:class:`~bstdg.snn.backends.base.Backend`: forward and grads of a layer given its
+:class:`~bstdg.snn.spec.LayerSpec`, optional whole-net paths).
 
 * ``reference`` -- time-stepped and readable; every other backend is tested against it.
 * ``torch`` -- vectorised torch ops (``torch_ops``); the GPU path.
-* ``numba`` -- the event-driven fused CPU kernel (``numba_ops`` + ``numba_kernels``).
+* ``numba`` -- the event-driven fused CPU kernels (the ``numba`` package).
 * ``clock`` -- the dense clock-driven simulation of the reference papers' code, kept as the
   benchmark baseline (memory grows with T).
 
@@ -23,7 +24,7 @@ import torch
 from bstdg.snn.backends.base import Backend
 
 # backend name -> module of this package holding its ``BACKEND`` (imported on first use)
-_MODULES = {"reference": "reference", "torch": "torch_ops", "numba": "numba_ops",
+_MODULES = {"reference": "reference", "torch": "torch_ops", "numba": "numba.backend",
             "clock": "clock"}
 BACKENDS = ("auto", *_MODULES)
 _CPU_ONLY = ("numba",)

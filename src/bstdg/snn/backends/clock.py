@@ -15,6 +15,7 @@ import torch
 
 from bstdg.snn.backends.base import TensorBackend, float_times
 from bstdg.snn.rules import KernelSpec
+from bstdg.snn.spec import LayerSpec
 from bstdg.snn.spikes import SpikeTimes, binarize, threshold_vector
 
 
@@ -59,11 +60,11 @@ def clock_forward(
 
 def clock_grads(
     raster: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor, w_back: torch.Tensor,
-    spec: KernelSpec, T: int, need_t_in: bool = True,
+    kernel: KernelSpec, T: int, need_t_in: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(dL/dW, dL/dt_in) of the spike-timing gradient, one dense step at a time.
 
-    For every step t, with (w, m) = ``spec.pair_weight(t_out - t)``: dW -= (w * g)^T S_t and
+    For every step t, with (w, m) = ``kernel.pair_weight(t_out - t)``: dW -= (w * g)^T S_t and
     dL/dt_in += S_t * ((m * g) @ w_back) -- the rule of ``grads_reference`` evaluated on the
     stored dense raster S (T, B, N_in) instead of on the spike times. dL/dt_in is skipped
     (None) when not ``need_t_in`` (the input layer).
@@ -76,7 +77,7 @@ def clock_grads(
     grad_w = torch.zeros(t_out.shape[1], n_in, dtype=dtype, device=raster.device)
     grad_t_in = torch.zeros(batch, n_in, dtype=dtype, device=raster.device) if need_t_in else None
     for step in range(T):
-        kappa, causal = spec.pair_weight(t_out - step)
+        kappa, causal = kernel.pair_weight(t_out - step)
         s = raster[step]
         grad_w.addmm_((kappa * g).t(), s, alpha=-1.0)
         if grad_t_in is not None:
@@ -96,25 +97,26 @@ class ClockBackend(TensorBackend):
         super().__init__("clock", _simulate, clock_grads)
 
     def forward(
-        self, t_in: torch.Tensor, weight: torch.Tensor, theta: torch.Tensor, T: int, delay: int,
-        binary: bool, keep: bool, window_trim: int = 0,
+        self, t_in: torch.Tensor, weight: torch.Tensor, theta: torch.Tensor, spec: LayerSpec,
+        keep: bool,
     ) -> tuple[SpikeTimes, Any]:
-        if window_trim:  # the shortened raster is not the one the backward needs
-            out, _ = super().forward(t_in, weight, theta, T, delay, binary, False, window_trim)
+        if spec.window_trim:  # the shortened raster is not the one the backward needs
+            out, _ = super().forward(t_in, weight, theta, spec, False)
             return out, ((None, weight) if keep else None)
-        w_hat = binarize(weight) if binary else weight
-        out, raster = clock_forward(t_in, w_hat, theta, T, delay)
+        w_hat = binarize(weight) if spec.binary else weight
+        out, raster = clock_forward(t_in, w_hat, theta, spec.T, spec.delay)
         return float_times(out), ((raster, weight) if keep else None)
 
     def grads(
         self, saved: Any, t_in: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor,
-        w_back: torch.Tensor | None, spec: KernelSpec, T: int, need_t_in: bool = True,
+        w_back: torch.Tensor | None, kernel: KernelSpec, spec: LayerSpec,
+        need_t_in: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         raster, weight = saved if saved is not None else (None, None)
         if raster is None:
-            raster = dense_raster(t_in, T)
-        return clock_grads(raster, t_out, g, weight if w_back is None else w_back, spec, T,
-                           need_t_in)
+            raster = dense_raster(t_in, spec.T)
+        return clock_grads(raster, t_out, g, weight if w_back is None else w_back, kernel,
+                           spec.T, need_t_in)
 
 
 BACKEND = ClockBackend()

@@ -42,12 +42,12 @@ def forward_reference(
 
 def grads_reference(
     t_in: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor, w_back: torch.Tensor,
-    spec: KernelSpec, T: int,
+    kernel: KernelSpec, T: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Spike-timing-dependent gradients from the explicit pair table.
 
     With delta = t_j - t_i over the pairs of a spiking input (t_i < T) and every output, and
-    (w_ji, m_ji) = ``spec.pair_weight(delta)`` (kappa on causal pairs plus any anti-causal
+    (w_ji, m_ji) = ``kernel.pair_weight(delta)`` (kappa on causal pairs plus any anti-causal
     term; the causal mask):
         dL/dw_ji = sum_b -w_ji g_j
         dL/dt_i  = sum_j g_j w_back_ji m_ji
@@ -56,7 +56,7 @@ def grads_reference(
     ti = t_in.double()[:, None, :]
     tj = t_out.double()[:, :, None]
     spiking = ti < T
-    pair, causal = spec.pair_weight(tj - ti)
+    pair, causal = kernel.pair_weight(tj - ti)
     kappa = torch.where(spiking, pair, 0.0)
     causal = spiking & causal
     g64 = g.double()[:, :, None]

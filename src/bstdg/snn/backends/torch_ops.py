@@ -58,16 +58,16 @@ def forward_torch(
 
 
 def _kernel_table(
-    t_out: torch.Tensor, spec: KernelSpec, T: int
+    t_out: torch.Tensor, kernel: KernelSpec, T: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """For an input spike at step t onto neuron j: (pair weight[b,t,j], causal[b,t,j])."""
     steps = torch.arange(T, device=t_out.device, dtype=torch.float64)[None, :, None]
-    return spec.pair_weight(t_out.double()[:, None, :] - steps)
+    return kernel.pair_weight(t_out.double()[:, None, :] - steps)
 
 
 def grads_torch(
     t_in: torch.Tensor, t_out: torch.Tensor, g: torch.Tensor, w_back: torch.Tensor,
-    spec: KernelSpec, T: int,
+    kernel: KernelSpec, T: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Same as ``grads_reference`` without the (B, N_out, N_in) table.
 
@@ -80,7 +80,7 @@ def grads_torch(
     grad_t_in = torch.zeros(batch, n_in, dtype=torch.float32, device=t_in.device)
     w_back = w_back.float()
     for lo, hi in _chunk_bounds(batch, T * max(n_in, n_out)):
-        kappa, causal = _kernel_table(t_out[lo:hi], spec, T)
+        kappa, causal = _kernel_table(t_out[lo:hi], kernel, T)
         gb = g[lo:hi].double()[:, None, :]
         hot = _one_hot_time(t_in[lo:hi], T, torch.float32)
         weighted = (kappa * gb).float()

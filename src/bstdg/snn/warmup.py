@@ -17,14 +17,13 @@ import time
 import torch
 
 from bstdg.snn.backends import resolve_backend
+from bstdg.snn.layers import SpikingNet
+from bstdg.snn.losses import relative_target_mse
 
 
 def _train_and_predict(binary: bool, batch: int) -> None:
     """One training step, one evaluation forward and (binary) the early exit of a tiny net:
     the kernel signatures of a training run (float32 times, int8 or float64 weights)."""
-    from bstdg.snn.layers import SpikingNet
-    from bstdg.snn.losses import relative_target_mse
-
     torch.manual_seed(0)
     net = SpikingNet(12, 3, T=8, hidden=[6], binary=binary, threshold_init=[2.0, 2.0],
                      init_range=[[-1.0, 3.0], [-3.0, 3.0]], backend="numba")
@@ -44,7 +43,7 @@ def warm_up_numba() -> float:
     numba is not installed: the ``auto`` backend is then torch)."""
     if resolve_backend("auto", torch.device("cpu")) != "numba":
         return 0.0
-    from bstdg.snn.backends.numba_ops import PARALLEL_MIN_BATCH
+    from bstdg.snn.backends.numba.launch import PARALLEL_MIN_BATCH  # numba is optional
 
     start = time.perf_counter()
     batches = [1] + ([PARALLEL_MIN_BATCH] if torch.get_num_threads() > 1 else [])

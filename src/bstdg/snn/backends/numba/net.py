@@ -1,8 +1,8 @@
 """The whole net as one autograd Function on the numba backend (the fused training path).
 
 ``SpikingNet.forward`` runs every layer through :class:`NumbaNetFunction` when
-:func:`fusable` says the net's options allow it and the batch runs on one thread (see
-``numba_net_kernels``): one forward launch for all layers and, in backward, one launch for
+:func:`fusable` says the layers' specs allow it and the batch runs on one thread (see
+``net_kernels``): one forward launch for all layers and, in backward, one launch for
 every layer's dL/dW, dL/dtheta and the error passed down. The spike times are the layer
 path's bit for bit and the gradients match it to float rounding
 (``tests/snn/test_fused_net.py``).
@@ -25,42 +25,54 @@ first-order gradients, as constants.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from bstdg.snn.backends import numba_ops as ops
-from bstdg.snn.backends.numba_kernels import TIMES_OUT_OF_RANGE, LayerOut, PairTable, SpikeCSR
-from bstdg.snn.backends.numba_net_kernels import (
+from bstdg.snn.backends.numba.launch import (
+    as_numpy,
+    empty_csr,
+    pair_table,
+    rows_of_transpose,
+    times_error,
+)
+from bstdg.snn.backends.numba.net_kernels import (
     NetGrads,
     net_forward,
     net_grads,
     sign_rows_checked,
 )
+from bstdg.snn.backends.numba.primitives import (
+    TIMES_OUT_OF_RANGE,
+    LayerOut,
+    PairTable,
+    SpikeCSR,
+)
+from bstdg.snn.spec import LayerSpec
 from bstdg.snn.spikes import check_finite, check_threshold_size
 
 _NO_ROWS = np.empty((0, 0), np.float32)
 _NO_MASK = np.empty((0, 0), np.bool_)
 
 
-def fusable(net: Any) -> bool:
-    """Whether :class:`NumbaNetFunction` can run ``net`` (a ``SpikingNet`` on the numba
-    backend): see the module docstring. The kernel applies one spec (window, delay, weights,
-    rule, backend) to every layer, so a net whose layers differ takes the layer path."""
-    first = net.layers[0]
-    rule = first.spec.rule
+def fusable(weights: Sequence[torch.Tensor], specs: Sequence[LayerSpec]) -> bool:
+    """Whether :class:`NumbaNetFunction` can run the layers of ``weights`` and ``specs``: see
+    the module docstring. The kernel applies one spec (window, delay, weights, rule) to
+    every layer, so a net whose layers differ takes the layer path."""
+    first = specs[0]
+    rule = first.rule
     if rule.kernel == "linear_relpsp" or rule.silent_input_grad or rule.backprop_lookahead:
         return False
-    if first.spec.binary and rule.backprop_weights != "latent":
+    if first.binary and rule.backprop_weights != "latent":
         return False
-    return first.spec.window_trim == 0 and all(
-        layer.spec == first.spec and layer.weight.dtype == torch.float32
-        for layer in net.layers
+    return first.window_trim == 0 and all(spec == first for spec in specs) and all(
+        weight.dtype == torch.float32 for weight in weights
     )
 
 
-def check_keep(keep: list[torch.Tensor | None], widths: list[int], batch: int) -> None:
+def check_keep(keep: Sequence[torch.Tensor | None], widths: list[int], batch: int) -> None:
     """One mask per hidden layer, None or bool (batch, width): the kernel reads it unchecked."""
     if len(keep) != len(widths):
         raise ValueError(f"keep must hold one mask per hidden layer ({len(widths)}), "
@@ -85,12 +97,12 @@ class NetPlan(NamedTuple):
     keep: tuple[np.ndarray, ...]
 
 
-def _plan(net: Any, keep: list[torch.Tensor | None]) -> NetPlan:
-    first = net.layers[0].spec
+def _plan(spec: LayerSpec, keep: Sequence[torch.Tensor | None]) -> NetPlan:
+    rule = spec.rule
     masks = [_NO_MASK if k is None else np.ascontiguousarray(k.numpy()) for k in keep]
     return NetPlan(
-        net.T, first.delay, first.binary, ops._pair_table(first.rule.kernel_spec(net.T), net.T),
-        first.rule.normalize, float(first.rule.eps), float(first.rule.threshold_grad_scale),
+        spec.T, spec.delay, spec.binary, pair_table(rule.kernel_spec(spec.T), spec.T),
+        rule.normalize, float(rule.eps), float(rule.threshold_grad_scale),
         tuple(masks + [_NO_MASK]),
     )
 
@@ -98,7 +110,7 @@ def _plan(net: Any, keep: list[torch.Tensor | None]) -> NetPlan:
 def _forward_rows(weight: torch.Tensor, binary: bool) -> np.ndarray:
     """The forward rows w_hat^T the kernel integrates, refusing a non-finite weight (checked
     on the way for +-1 nets)."""
-    w_t = ops._rows_of_transpose(weight)
+    w_t = rows_of_transpose(weight)
     if not binary:
         check_finite(weight, "weight")
         return w_t.astype(np.float64)
@@ -113,7 +125,7 @@ def _thetas(threshold: torch.Tensor, n_out: int) -> np.ndarray:
     rounds them for the layer path."""
     check_threshold_size(tuple(threshold.shape), n_out)
     theta = np.empty(n_out, np.float64)
-    theta[:] = np.asarray(ops._numpy(threshold), np.float32).reshape(-1)
+    theta[:] = np.asarray(as_numpy(threshold), np.float32).reshape(-1)
     if not np.isfinite(theta).all():
         check_finite(threshold, "threshold")
     return theta
@@ -134,13 +146,13 @@ class NumbaNetFunction(torch.autograd.Function):
         theta = tuple(_thetas(th, w.shape[0]) for w, th in zip(weights, thresholds, strict=True))
         outs = [LayerOut(*(np.empty((batch, w.shape[0]), np.float32) for _ in range(3)))
                 for w in weights]
-        csrs = tuple(ops._empty_csr(batch, w.shape[1]) for w in weights)
+        csrs = tuple(empty_csr(batch, w.shape[1]) for w in weights)
         t_np = np.ascontiguousarray(t_in.detach().numpy(), dtype=np.float32)
         if batch:
             net_forward(t_np, tuple(rows), theta, plan.T, plan.delay, plan.keep,
                         tuple(outs), csrs)
             if csrs[0].nspk.min() == TIMES_OUT_OF_RANGE:
-                raise ops._times_error(t_np, plan.T)
+                raise times_error(t_np, plan.T)
         times = [torch.from_numpy(out.times) for out in outs]
         v_fire, v_end = torch.from_numpy(outs[-1].v_fire), torch.from_numpy(outs[-1].v_end)
         ctx.set_materialize_grads(False)
@@ -158,10 +170,10 @@ class NumbaNetFunction(torch.autograd.Function):
         csrs = ctx.csrs
         n_layers = len(csrs)
         saved = ctx.saved_tensors
-        times = [ops._numpy(t) for t in saved[:n_layers]]
-        w_rows = [ops._rows_of_transpose(w) for w in saved[n_layers:]]  # the latent w^T
+        times = [as_numpy(t) for t in saved[:n_layers]]
+        w_rows = [rows_of_transpose(w) for w in saved[n_layers:]]  # the latent w^T
         batch = times[0].shape[0]
-        top = tuple(_NO_ROWS if g is None else np.ascontiguousarray(ops._numpy(g), np.float32)
+        top = tuple(_NO_ROWS if g is None else np.ascontiguousarray(as_numpy(g), np.float32)
                     for g in grads[:n_layers])
         need_t_in = ctx.needs_input_grad[1]
         grad_t_in = np.empty((batch, csrs[0].order.shape[1]), np.float32) if need_t_in \
@@ -192,9 +204,11 @@ def _net_grads(csr: SpikeCSR, n_out: int) -> NetGrads:
                     np.empty((batch, n_out), np.float32), np.zeros(n_out, np.float64))
 
 
-def run_net(net: Any, t_in: torch.Tensor, keep: list[torch.Tensor | None]
-            ) -> tuple[torch.Tensor, ...]:
-    """The Function on ``t_in`` (float32) and the parameters of ``net`` (a ``SpikingNet``),
-    the spikes of hidden layer l reaching layer l + 1 where ``keep[l]`` (None: all)."""
-    params = [p for layer in net.layers for p in (layer.weight, layer.threshold)]
-    return NumbaNetFunction.apply(_plan(net, keep), t_in, *params)
+def run_net(t_in: torch.Tensor, weights: Sequence[torch.Tensor],
+            thresholds: Sequence[torch.Tensor], spec: LayerSpec,
+            keep: Sequence[torch.Tensor | None]) -> tuple[torch.Tensor, ...]:
+    """The Function on ``t_in`` (float32) and the layers' ``weights`` and ``thresholds``, every
+    layer of ``spec``, the spikes of hidden layer l reaching layer l + 1 where ``keep[l]``
+    (None: all)."""
+    params = [p for pair in zip(weights, thresholds, strict=True) for p in pair]
+    return NumbaNetFunction.apply(_plan(spec, keep), t_in, *params)

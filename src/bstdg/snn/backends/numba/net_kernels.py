@@ -10,7 +10,7 @@ save is the per-layer round trip through Python, torch and autograd.
 They run on one thread: with several, the layer kernels' ``prange`` loops are faster
 (numba's parallel loops cannot take these kernels' tuples of per-layer structures, and
 chunks on Python threads lost to them: 1.3 against 1.0 ms per 784-400-10 batch-64 step on
-two threads), so ``numba_net`` fuses single-thread batches only.
+two threads), so ``net`` fuses single-thread batches only.
 
 Tuples of per-layer arrays are homogeneous (``UniTuple``): the weight rows are all int8
 (+-1 nets) or all float64 (real weights), so a loop over the layers indexes them at run
@@ -24,17 +24,14 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from bstdg.snn.backends.numba_kernels import (
-    _OPTS,
-    _axpy,
-    _bin_buffer,
-    _narrow,
-    _thresholds,
-    forward_sample,
-    grads_sample,
-    grads_scratch,
+from bstdg.snn.backends.numba.layer_kernels import axpy, forward_sample, grads_sample, grads_scratch
+from bstdg.snn.backends.numba.primitives import (
+    JIT_OPTS,
+    bin_buffer,
+    narrow_weights,
     sort_scratch,
     sort_spikes,
+    walk_thresholds,
 )
 
 
@@ -50,7 +47,7 @@ class NetGrads(NamedTuple):
     g_sum: np.ndarray
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**JIT_OPTS)
 def sign_rows_checked(w_t, w8_t):  # pragma: no cover - compiled
     """w8_t = sign(w_t) as int8 (sign(0) = +1), same (N_in, N_out) layout; returns whether
     every weight is finite (the check costs no extra pass over the weights)."""
@@ -68,7 +65,7 @@ def sign_rows_checked(w_t, w8_t):  # pragma: no cover - compiled
 # -------------------------------------------------------------------------------- forward
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**JIT_OPTS)
 def net_forward(t_in, w, theta, T, delay, keep, outs, csrs):  # pragma: no cover - compiled
     """Every sample through every layer, layer by layer.
 
@@ -82,23 +79,23 @@ def net_forward(t_in, w, theta, T, delay, keep, outs, csrs):  # pragma: no cover
     """
     narrow = True
     for layer in range(len(w)):
-        narrow &= _narrow(w[layer])
+        narrow &= narrow_weights(w[layer])
     if narrow:
-        thr = [_thresholds(theta[layer], w[layer], True) for layer in range(len(w))]
+        thr = [walk_thresholds(theta[layer], w[layer], True) for layer in range(len(w))]
         _net_forward_samples(t_in, w, thr, T, delay, keep, outs, csrs)
     else:
-        thr = [_thresholds(theta[layer], w[layer], False) for layer in range(len(w))]
+        thr = [walk_thresholds(theta[layer], w[layer], False) for layer in range(len(w))]
         _net_forward_samples(t_in, w, thr, T, delay, keep, outs, csrs)
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**JIT_OPTS)
 def _net_forward_samples(t_in, w, thr, T, delay, keep, outs, csrs):  # pragma: no cover
     n_layers = len(w)
     last_step = T - 1 - delay
     scratch = [sort_scratch(T, w[layer].shape[0]) for layer in range(n_layers)]
     pots = [np.empty(w[layer].shape[1], thr[0].dtype) for layer in range(n_layers)]
     ths = [np.empty(w[layer].shape[1], thr[0].dtype) for layer in range(n_layers)]
-    bins = [_bin_buffer(pots[layer]) for layer in range(n_layers)]
+    bins = [bin_buffer(pots[layer]) for layer in range(n_layers)]
     widest = 0
     for layer in range(n_layers):
         widest = max(widest, w[layer].shape[1])
@@ -121,8 +118,6 @@ def _net_forward_samples(t_in, w, thr, T, delay, keep, outs, csrs):  # pragma: n
                                pots[layer], ths[layer], bins[layer], out)
 
 
-
-
 # ------------------------------------------------------------------------------- backward
 
 
@@ -135,7 +130,7 @@ def _sum_squares(x):  # pragma: no cover - compiled
     return acc
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**JIT_OPTS)
 def _upstream(G, normalize, eps, batch, g_row):  # pragma: no cover - compiled
     """``GradientRule.upstream`` of one sample in float32 as torch computes it:
     g = G / (||G|| + eps) / B where ||G|| > 0 (the norm summed in float64, then rounded),
@@ -152,7 +147,7 @@ def _upstream(G, normalize, eps, batch, g_row):  # pragma: no cover - compiled
         g_row[j] = np.float32(np.float32(G[j] / norm) / np.float32(batch))
 
 
-@numba.njit(**_OPTS)
+@numba.njit(**JIT_OPTS)
 def net_grads(csrs, times, grad_top, wb, pairs, normalize, eps, grad_t_in,
               res):  # pragma: no cover - compiled
     """The backward of the batch through every layer, top down.
@@ -185,7 +180,7 @@ def net_grads(csrs, times, grad_top, wb, pairs, normalize, eps, grad_t_in,
             else:
                 err[:] = passed[b]
             if top.shape[0]:
-                _axpy(err, top[b])
+                axpy(err, top[b])
             g_row = r.g[b]
             _upstream(err, normalize, eps, batch, g_row)
             for j in range(n_out):
