@@ -339,8 +339,13 @@ def export(cfg: DictConfig, objects: dict[str, Any] | None = None
         write_nir(nir_path, exported)
         objects["nir_path"] = str(nir_path)
         metrics["export/nir_bytes"] = nir_path.stat().st_size
+    n_checked = int(cfg.get("self_check_samples", 256))
+    checked = (f"self-check: {n_checked}/{n_checked} random samples identical (spike times, "
+               "output potentials, decisions)" if n_checked > 0 else "self-check: skipped")
     print(
         f"exported {ckpt} ({'-'.join(map(str, exported.sizes))}, T={exported.T})\n"
+        f"  {checked}\n"
+        f"  {model_path}: sha256 {sha256_file(model_path)}\n"
         f"  {model_path}: {model_bytes:,} bytes (checkpoint {ckpt_bytes:,} bytes, "
         f"{ckpt_bytes / model_bytes:.0f}x larger; fp32 weights and thresholds alone "
         f"{metrics['export/params_fp32_bytes']:,} bytes)"

@@ -22,7 +22,7 @@ from hydra.core.global_hydra import GlobalHydra
 import bstdg
 import bstdg.runtime as rt
 from bstdg.eval import evaluate
-from bstdg.export import export, foreign_overrides
+from bstdg.export import export, foreign_overrides, sha256_file
 from bstdg.snn.readout import decide
 from bstdg.train import train
 from bstdg.utils.checkpoint import pick_checkpoint
@@ -198,3 +198,12 @@ def test_mnist_export_reproduces_test_acc(tmp_path: Path) -> None:
     acc = _check_test_set(ckpt, tmp_path / "export" / "model.npz", x, y)
     assert acc == pytest.approx(float(metrics["test/acc"]), abs=1e-6)
     assert record["export/model_bytes"] < 70_000 < record["export/ckpt_bytes"]
+
+
+def test_export_prints_its_self_check_and_the_file_checksum(synthetic_run, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    _export(synthetic_run["ckpt"], tmp_path, "self_check_samples=16")
+    out = capsys.readouterr().out
+    model_file = tmp_path / "model.npz"
+    assert "self-check: 16/16 random samples identical" in out
+    assert f"{model_file}: sha256 {sha256_file(model_file)}" in out
