@@ -46,3 +46,30 @@ def raster_image(times: np.ndarray, T: int, labels: Sequence[int] | None = None)
         panel = np.repeat(np.repeat(_panel(row, T, label), sy, axis=0), sx, axis=1)
         parts += [separator, panel] if parts else [panel]
     return np.concatenate(parts, axis=1)
+
+
+def raster_plot(times: np.ndarray, T: int, titles: Sequence[str],
+                labels: Sequence[int] | None = None, name: str = "") -> np.ndarray:
+    """The rasters of :func:`raster_image` drawn with axes: one panel per sample, x = time
+    step (0 .. T - 1), y = neuron index (0 on top), each panel titled by ``titles``; returned
+    as an (H, W, 3) uint8 image (matplotlib's Agg canvas, no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    times = np.asarray(times)
+    n_samples = times.shape[0]
+    fig = Figure(figsize=(2.2 * n_samples + 0.6, 2.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n_samples, squeeze=False, sharey=True)[0]
+    for s, ax in enumerate(axes):
+        label = None if labels is None else int(labels[s])
+        ax.imshow(_panel(times[s], T, label), aspect="auto", interpolation="nearest",
+                  extent=(-0.5, T - 0.5, times.shape[1] - 0.5, -0.5))
+        ax.set_title(titles[s], fontsize=8)
+        ax.set_xlabel("time step", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel(f"{name} neuron".strip(), fontsize=8)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()

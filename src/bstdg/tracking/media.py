@@ -23,7 +23,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import WandbLogger as LightningWandbLogger
 
-from bstdg.tracking.images import raster_image
+from bstdg.tracking.images import raster_plot
 from bstdg.utils.checks import ConfigError
 
 MAX_RASTER_ROWS = 1024  # neurons drawn per layer (a 2*50*33 Caltech input stays readable)
@@ -103,12 +103,14 @@ def raster_media(pl_module: Any, stage: str, x: torch.Tensor,
     out = pl_module.net(t_in)
     pred = decide(out.out_times, out.v_fire, out.v_end, T, pl_module.fallback).cpu().tolist()
     labels = y.cpu().tolist()
-    caption = f"labels {labels}, predictions {pred}; time to the right, T={T}"
+    caption = f"labels {labels}, predictions {pred}; T={T}"
+    titles = [f"label {y_}, predicted {p_}" for y_, p_ in zip(labels, pred, strict=True)]
     layers = [("input", t_in), *((f"layer{k}", t) for k, t in enumerate(out.times, start=1))]
     media = {}
     for k, (name, times) in enumerate(layers):
         values = times[:, :MAX_RASTER_ROWS].cpu().numpy()
-        image = raster_image(values, T, labels=labels if k == len(layers) - 1 else None)
+        image = raster_plot(values, T, titles,
+                            labels=labels if k == len(layers) - 1 else None, name=name)
         shown = "" if times.shape[1] <= MAX_RASTER_ROWS else f" (first {MAX_RASTER_ROWS})"
         media[f"media/{stage}/raster/{name}"] = wandb.Image(
             image, caption=f"{name}: {times.shape[1]} neurons{shown}; {caption}")

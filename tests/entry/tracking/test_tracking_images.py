@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bstdg.tracking.images import BACKGROUND, LABEL_ROW, SEPARATOR, SPIKE, raster_image
+from bstdg.tracking.images import (
+    BACKGROUND,
+    LABEL_ROW,
+    SEPARATOR,
+    SPIKE,
+    raster_image,
+    raster_plot,
+)
 
 
 def test_one_panel_per_sample_with_a_pixel_block_per_spike() -> None:
@@ -38,3 +45,13 @@ def test_wide_layers_keep_one_row_per_neuron() -> None:
 def test_bad_input_is_refused(times: np.ndarray, T: int) -> None:
     with pytest.raises(ValueError, match="raster_image needs"):
         raster_image(times, T)
+
+
+def test_raster_plot_has_one_panel_per_sample_with_axes() -> None:
+    times = np.array([[0, 3, 8], [7, 8, 1]])
+    image = raster_plot(times, T=8, titles=["label 1, predicted 1", "label 0, predicted 2"],
+                        labels=[1, 0], name="layer2")
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    assert image.shape[1] > image.shape[0]  # two panels side by side
+    blank = raster_plot(times, T=8, titles=["", ""])
+    assert not np.array_equal(image[: blank.shape[0], : blank.shape[1]], blank)  # titles drawn
