@@ -47,6 +47,9 @@ class WandbLogger(LightningWandbLogger):
                 f"checkpoint when fitting ends), 'all' (every checkpoint) or false."
             )
         super().__init__(log_model=False, **kwargs)
+        if self._wandb_init.get("anonymous") is None:
+            # Lightning always passes it; wandb warns that the setting is deprecated
+            self._wandb_init.pop("anonymous", None)
         self._artifact_mode = log_model
         self._axes = MetricAxes()
         self._best_value: float | None = None

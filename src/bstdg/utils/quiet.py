@@ -3,7 +3,8 @@
 Only messages that say nothing about the run are dropped: Lightning's advertising tip, the
 "no GPU/TPU" lines of a CPU run, its notes about callbacks it did not add and dataloaders it
 loaded, the num_workers hint (the DataModules hold uint8 tensors in memory; workers would
-only add start-up time), and a torch deprecation that Lightning triggers. Everything else,
+only add start-up time), a torch deprecation that Lightning triggers, and the reminder that a
+restored checkpoint's callbacks are not re-created (bstdg-eval tests with its own). Everything else,
 including every other warning, still shows. ``extras.ignore_warnings=true`` additionally
 hides all Python warnings.
 """
@@ -28,6 +29,8 @@ NOISE_LOG_PATTERNS = (
 NOISE_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
     (r"The '\w+' does not have many workers", Warning),
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", Warning),
+    # bstdg-eval restores a checkpoint with its own callbacks, not the training run's
+    (r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint", Warning),
 )
 
 # Loggers through which Lightning's rank_zero_info reaches the console.

@@ -108,3 +108,8 @@ def test_no_artifacts_without_log_model(tmp_path: Path) -> None:
 def test_an_unknown_log_model_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="logger.wandb.log_model='best' is invalid"):
         WandbLogger(save_dir=str(tmp_path), offline=True, log_model="best")
+
+
+def test_no_deprecated_anonymous_setting_reaches_wandb(tmp_path: Path) -> None:
+    logger = WandbLogger(save_dir=str(tmp_path), offline=True, project="p")
+    assert "anonymous" not in logger._wandb_init

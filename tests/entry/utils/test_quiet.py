@@ -69,6 +69,8 @@ def test_known_warnings_dropped_others_shown() -> None:
                            "bottleneck.", category=PossibleUserWarning)
             warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...",
                           FutureWarning, stacklevel=1)
+            rank_zero_warn("Be aware that when using `ckpt_path`, callbacks used to create the "
+                           "checkpoint need to be provided during `Trainer` instantiation.")
             warnings.warn("a real problem", UserWarning, stacklevel=1)
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated", FutureWarning,
                       stacklevel=1)
