@@ -13,7 +13,7 @@ __all__ = ["load_run"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_run":
-        from bstdg.utils.checkpoint import load_run
+        from bstdg.loading import load_run
 
         return load_run
     raise AttributeError(f"module 'bstdg' has no attribute {name!r}")

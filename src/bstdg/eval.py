@@ -3,12 +3,12 @@
 bstdg-eval ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt [data.batch_size=1000 ...]
 
 The data, encoder, model and loss settings come from the checkpoint itself (checkpoints
-written by bstdg-train carry them) or, for older checkpoints, from the run folder's
-``.hydra/config.yaml``. Command-line overrides of those keys are parsed by Hydra (typed:
-``encoder.T=64`` is an int, ``model.net.hidden=[100]`` a list) and applied on top; a group
-choice (``data=fmnist``) takes that section from eval's own config instead. A saved config may
-instantiate, at each key, only the classes allowed there (the project's data modules,
-encoders, losses, model and net, the torch.optim optimisers and schedulers:
+written by bstdg-train carry them; one of an earlier bstdg is refused with the command that
+converts it, ``python -m bstdg.convert``). Command-line overrides of those keys are parsed by
+Hydra (typed: ``encoder.T=64`` is an int, ``model.net.hidden=[100]`` a list) and applied on
+top; a group choice (``data=fmnist``) takes that section from eval's own config instead. A
+saved config may instantiate, at each key, only the classes allowed there (the project's data
+modules, encoders, losses, model and net, the torch.optim optimisers and schedulers:
 ``bstdg.utils.instantiate.ALLOWED_CLASSES``), and the checkpoint is read with
 ``weights_only=True``; non-finite network weights or thresholds are refused.
 """
@@ -24,18 +24,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from bstdg.loading import config_for_checkpoint
 from bstdg.tracking.naming import recorded_identity, run_name
-from bstdg.train import CONFIG_DIR, build, build_trainer, run_entry_point
-from bstdg.utils.checkpoint import (
-    BUILT_KEYS,
-    RUN_KEYS,
-    config_for_checkpoint,
-    read_checkpoint,
-    weights_only_kwargs,
-)
+from bstdg.train import build, build_trainer
+from bstdg.utils.checkpoint import BUILT_KEYS, RUN_KEYS, read_checkpoint, weights_only_kwargs
 from bstdg.utils.checks import ConfigError
 from bstdg.utils.instantiate import check_targets
-from bstdg.utils.task import config_section, override_section
+from bstdg.utils.task import CONFIG_DIR, config_section, override_section, run_entry_point
 
 # Config groups of bstdg-train that bstdg-eval does not have (the run's settings come from
 # the checkpoint instead).
@@ -44,7 +39,7 @@ TRAIN_ONLY_GROUPS = ("experiment", "hparams_search", "debug")
 USAGE = (
     "bstdg-eval tests a checkpoint of a bstdg-train run with that run's own settings:\n"
     "  bstdg-eval ckpt_path=RUN/checkpoints/last.ckpt [overrides]\n"
-    "The data, encoder, model and loss come from the checkpoint (or RUN/.hydra/config.yaml). "
+    "The data, encoder, model and loss come from the checkpoint. "
     "Overrides change them (data.batch_size=1000, encoder.T=64, data=fmnist, seed=1); "
     "trainer=..., logger=..., callbacks=... and hydra.run.dir=... set up the test itself."
 )

@@ -38,9 +38,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bstdg import runtime
-from bstdg.train import CONFIG_DIR, run_entry_point
 from bstdg.utils.checks import ConfigError
-from bstdg.utils.task import output_dir, override_section
+from bstdg.utils.task import CONFIG_DIR, output_dir, override_section, run_entry_point
 
 MODEL_FILE = "model.npz"
 NIR_FILE = "model.nir"
@@ -292,7 +291,8 @@ def self_check(model: Any, exported: runtime.ExportedModel, n: int, seed: int) -
 def export(cfg: DictConfig, objects: dict[str, Any] | None = None
            ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Export ``cfg.ckpt_path`` into the run dir; returns (metrics, objects)."""
-    from bstdg.utils.checkpoint import load_run, read_checkpoint
+    from bstdg.loading import load_run
+    from bstdg.utils.checkpoint import read_checkpoint
 
     objects = {} if objects is None else objects
     ckpt_value = OmegaConf.select(cfg, "ckpt_path", default=None, throw_on_missing=False)

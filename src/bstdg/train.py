@@ -6,29 +6,30 @@ bstdg-train -m experiment=mnist_bstdg encoder.T=16,64,256
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from bstdg.config_defaults import register_net_defaults
 from bstdg.data.config import check_size_keys
 from bstdg.data.errors import InvalidDataConfigError
+from bstdg.loading import instantiate_model
 from bstdg.tracking.logged_config import wandb_config
 from bstdg.tracking.naming import identity
-from bstdg.utils.checkpoint import instantiate_model, weights_only_kwargs
+from bstdg.utils.checkpoint import weights_only_kwargs
 from bstdg.utils.checks import ConfigError, check_run_config
 from bstdg.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from bstdg.utils.run_config import hydra_job_entries
 from bstdg.utils.run_info import run_metadata
-from bstdg.utils.task import log_hyperparameters, print_summary, run_task
+from bstdg.utils.task import CONFIG_DIR, log_hyperparameters, run_entry_point
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+# the net presets (conf/model/net/*.yaml) start from the code defaults: registered before any
+# config of CONFIG_DIR is composed (here, by eval, by the tests)
+register_net_defaults()
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
@@ -159,31 +160,6 @@ def train(
         )
         metrics.update(trainer.callback_metrics)
     return metrics, objects
-
-
-def single_run() -> bool:
-    """Whether this process runs one job (not a multirun, whose sweeper must see failures
-    as failed jobs rather than as an exit of the whole sweep)."""
-    return not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN
-
-
-def run_entry_point(name: str, task: Any, cfg: DictConfig) -> dict[str, Any]:
-    """``run_task`` for a console script: in a single run, a config problem is printed
-    without a traceback and a run that did not finish exits non-zero (1, or 143 / 130
-    for SIGTERM / Ctrl+C)."""
-    outcome: dict[str, Any] = {}
-    try:
-        metrics = run_task(task, cfg, outcome)
-    except ConfigError as err:
-        if not single_run():
-            raise
-        raise SystemExit(f"{name}: error: {err}") from None
-    print_summary(cfg, metrics)
-    if outcome.get("status") == "stopped":
-        print(f"{name}: {outcome.get('error')}", file=sys.stderr)
-        if single_run():
-            raise SystemExit(1)
-    return metrics
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train.yaml")

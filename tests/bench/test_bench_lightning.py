@@ -11,7 +11,7 @@ import torch
 from bstdg.bench import main
 from bstdg.bench.data import load_inputs
 from bstdg.bench.lightning import BareStep, compose_experiment
-from bstdg.utils.checkpoint import build_model
+from bstdg.loading import build_model
 
 
 def test_only_lightning_writes_the_ratio_from_its_measurements(tmp_path, capsys) -> None:

@@ -1,8 +1,9 @@
 """Input size and class count come from the DataModule, not from the config.
 
-Run folders and checkpoints of earlier versions store ``data.n_inputs``/``data.n_classes`` for
-the real-data modules: they still evaluate, export and load. A config written now that sets
-them is refused with a message naming the key.
+Checkpoints of earlier versions (``data.n_inputs``/``data.n_classes`` stored for the real-data
+modules, the training policies among the model's settings, or no stored run config) are
+refused with the command that converts them; converted, they evaluate, export and load as
+before. A config written now that sets the sizes is refused with a message naming the key.
 """
 
 from __future__ import annotations
@@ -20,17 +21,24 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 import bstdg
+from bstdg.convert import convert_checkpoint
+from bstdg.convert import main as convert_main
 from bstdg.data import InvalidDataConfigError
-from bstdg.data.config import check_size_keys, drop_legacy_size_keys
+from bstdg.data.config import check_size_keys
 from bstdg.eval import evaluate
 from bstdg.export import export
+from bstdg.lit.module import SpikingClassifier
 from bstdg.train import build, train
+from bstdg.utils.checkpoint import OutdatedCheckpointError
 from bstdg.utils.checks import ConfigError
 from bstdg.utils.task import run_task, without_hydra
 from helpers.data_fakes import write_mnist_like
 from helpers.hydra_compose import FAST, compose_cfg
 
 LEGACY = {"n_inputs": 784, "n_classes": 10}  # what mnist.yaml declared before
+# model settings of earlier versions (training policies and the scheduler interval)
+EARLIER_MODEL = {"dead_neuron_min_rate": 0.0, "dead_neuron_revival": "full",
+                 "stop_on_silence": True, "scheduler_interval": "step"}
 
 
 def _train_overrides(root: Path) -> list[str]:
@@ -55,13 +63,16 @@ def mnist_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     yield {"root": root, "run_dir": run_dir, "ckpt": Path(objects["last_ckpt_path"])}
 
 
-def _legacy_copies(run: dict[str, Any], dest: Path) -> tuple[Path, Path]:
-    """(lone checkpoint whose stored run_config declares the sizes, run folder whose
-    .hydra/config.yaml declares them and whose checkpoint has no run_config), as written by
-    earlier versions."""
+def _earlier_copies(run: dict[str, Any], dest: Path) -> tuple[Path, Path]:
+    """(lone checkpoint whose stored run config declares the sizes and the model's training
+    policies, run folder whose .hydra/config.yaml does and whose checkpoint has no run
+    config), as written by earlier versions."""
     checkpoint = torch.load(run["ckpt"], map_location="cpu", weights_only=True)
-    assert "n_inputs" not in checkpoint["hyper_parameters"]["run_config"]["data"]
-    checkpoint["hyper_parameters"]["run_config"]["data"].update(LEGACY)
+    stored = checkpoint["hyper_parameters"]["run_config"]
+    assert "n_inputs" not in stored["data"]
+    stored["data"].update(LEGACY)
+    stored["model"].update(EARLIER_MODEL)
+    checkpoint["hyper_parameters"].update(EARLIER_MODEL)
     lone = dest / "lone" / "old.ckpt"
     lone.parent.mkdir(parents=True)
     torch.save(checkpoint, lone)
@@ -70,6 +81,7 @@ def _legacy_copies(run: dict[str, Any], dest: Path) -> tuple[Path, Path]:
     shutil.copytree(run["run_dir"], run_dir)
     config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     config.data.update(LEGACY)
+    config.model.update(EARLIER_MODEL)
     (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(config))
     del checkpoint["hyper_parameters"]["run_config"]
     torch.save(checkpoint, run_dir / "checkpoints" / "last.ckpt")
@@ -86,17 +98,28 @@ def _eval(ckpt: Path, out: Path, *overrides: str) -> dict[str, Any]:
     return {k: float(v) for k, v in metrics.items() if k.startswith("test/")}
 
 
-def test_runs_of_earlier_versions_evaluate_export_and_load(mnist_run, tmp_path: Path) -> None:
-    lone, run_dir = _legacy_copies(mnist_run, tmp_path)
+def test_runs_of_earlier_versions_are_converted_once(mnist_run, tmp_path: Path) -> None:
+    lone, run_dir = _earlier_copies(mnist_run, tmp_path)
+    in_folder = run_dir / "checkpoints" / "last.ckpt"
+    for ckpt in (lone, in_folder):
+        with pytest.raises(OutdatedCheckpointError, match=f"python -m bstdg.convert {ckpt}"):
+            bstdg.load_run(ckpt)
+        with pytest.raises(OutdatedCheckpointError, match="python -m bstdg.convert"):
+            _eval(ckpt, tmp_path / "refused")
+        with pytest.raises(OutdatedCheckpointError, match=f"python -m bstdg.convert {ckpt}"):
+            SpikingClassifier.load_from_checkpoint(ckpt)
+        assert convert_main([str(ckpt)]) == 0
+        assert ckpt.with_name(f"{ckpt.name}.bak").is_file()
+
     reference = _eval(mnist_run["ckpt"], tmp_path / "eval_new")
     assert _eval(lone, tmp_path / "eval_lone") == reference
-    assert _eval(run_dir / "checkpoints" / "last.ckpt", tmp_path / "eval_folder") == reference
-
+    assert _eval(in_folder, tmp_path / "eval_folder") == reference
     x = torch.randint(0, 256, (32, 784), dtype=torch.uint8)
     new = bstdg.load_run(mnist_run["ckpt"])
     for source in (lone, run_dir):
         loaded = bstdg.load_run(source)
         assert not {"n_inputs", "n_classes"} & set(loaded.config.data)  # clean for notebooks
+        assert not set(EARLIER_MODEL) & set(loaded.config.model)
         assert torch.equal(loaded.model.predict_step(x, 0), new.model.predict_step(x, 0))
 
     out = tmp_path / "export"
@@ -144,22 +167,19 @@ def test_synthetic_data_keeps_its_size_parameters(tmp_path: Path) -> None:
     ["bstdg.data.MNISTDataModule", "bstdg.data.mnist.MNISTDataModule",
      "bstdg.data.CaltechFaceMotorbikeDataModule", "bstdg.data.shd.SHDDataModule"],
 )
-def test_drop_legacy_size_keys(target: str) -> None:
-    stored = OmegaConf.create({"_target_": target, "batch_size": 8, "n_inputs": None,
-                               "n_classes": 2})
+def test_conversion_drops_the_sizes_of_real_data(target: str) -> None:
+    data = {"_target_": target, "batch_size": 8, "n_inputs": None, "n_classes": 2}
     with pytest.raises(InvalidDataConfigError, match="data.n_inputs=None"):
-        check_size_keys(stored)
-    assert drop_legacy_size_keys(stored) is stored
-    assert OmegaConf.to_container(stored) == {"_target_": target, "batch_size": 8}
-    check_size_keys(stored)
+        check_size_keys(OmegaConf.create(data))
+    checkpoint = {"hyper_parameters": {"run_config": {"data": data, "model": {}}}}
+    notes = convert_checkpoint(checkpoint)
+    assert data == {"_target_": target, "batch_size": 8}
+    assert any("data.n_inputs=None dropped" in note for note in notes)
+    check_size_keys(OmegaConf.create(data))
 
 
-def test_drop_legacy_size_keys_leaves_other_configs() -> None:
-    synthetic = OmegaConf.create({"_target_": "bstdg.data.SyntheticDataModule",
-                                  "n_inputs": 64, "n_classes": 4})
-    drop_legacy_size_keys(synthetic)
-    check_size_keys(synthetic)
-    assert synthetic.n_inputs == 64 and synthetic.n_classes == 4
-    assert drop_legacy_size_keys(None) is None
-    other = OmegaConf.create({"_target_": "my.pkg.MNISTDataModule", "n_inputs": 5})
-    assert drop_legacy_size_keys(other).n_inputs == 5
+@pytest.mark.parametrize("target", ["bstdg.data.SyntheticDataModule", "my.pkg.MNISTDataModule"])
+def test_conversion_keeps_the_size_parameters_of_other_data(target: str) -> None:
+    data = {"_target_": target, "n_inputs": 64, "n_classes": 4}
+    convert_checkpoint({"hyper_parameters": {"run_config": {"data": data, "model": {}}}})
+    assert data["n_inputs"] == 64 and data["n_classes"] == 4

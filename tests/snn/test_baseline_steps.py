@@ -50,9 +50,7 @@ def _module(cfg: DictConfig, n_inputs: int, n_classes: int) -> SpikingClassifier
 
 
 def _baseline(compose_cfg, name: str, hidden: int, init: str, *extra: str):
-    overrides = [f"experiment=mnist_{name}", f"model.net.hidden=[{hidden}]",
-                 # the epoch-end dead-neuron reset would follow the one-epoch fit
-                 "model.dead_neuron_min_rate=0", *extra]
+    overrides = [f"experiment=mnist_{name}", f"model.net.hidden=[{hidden}]", *extra]
     if init == "mixed":
         overrides.append(f"model.net.init_range={MIXED[name]}")
     return compose_cfg(*overrides)
@@ -246,13 +244,14 @@ def test_experiment_carries_the_released_settings(compose_cfg, name: str) -> Non
     }[name]
     got = (cfg.encoder.T, cfg.encoder.zero_intensity_spikes, cfg.data.batch_size,
            cfg.data.sampling, cfg.model.optimizer.lr, cfg.model.optimizer.weight_decay,
-           cfg.model.dead_neuron_min_rate)
+           (cfg.callbacks.get("dead_neuron_revival") or {}).get("min_rate", 0.0))
     assert got == released
     assert cfg.model.optimizer._target_ == "torch.optim.SGD" and cfg.model.scheduler is None
     assert cfg.model.optimizer.momentum == 0.0
     assert cfg.data.drop_last == (name == "sstdp")
     assert cfg.model.fallback == "max_potential" and cfg.model.net.fallback_offset == 3
-    assert cfg.model.dead_neuron_revival == "incoming"  # re-draw incoming weights only
+    if name != "bs4nn":  # re-draw incoming weights only
+        assert cfg.callbacks.dead_neuron_revival.mode == "incoming"
 
 
 def test_samplers_draw_with_replacement_in_order_or_shuffled() -> None:

@@ -145,8 +145,8 @@ def test_bad_rule_options(kwargs: dict, match: str) -> None:
 
 
 def test_tau_defaults_to_a_fraction_of_the_window() -> None:
-    assert GradientRule().kernel_spec(64).tau == 8.0
-    assert GradientRule(tau_fraction=0.5).kernel_spec(64).tau == 32.0
+    assert GradientRule(kernel="exp").kernel_spec(64).tau == 32.0
+    assert GradientRule(tau_fraction=0.125).kernel_spec(64).tau == 8.0
     assert GradientRule(tau=5.0, tau_fraction=0.5).kernel_spec(64).tau == 5.0
     assert net_kwargs("bstdg")["rule"]["tau_fraction"] == 0.5
 

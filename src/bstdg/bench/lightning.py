@@ -46,8 +46,10 @@ def compose_experiment(experiment: str, overrides: Sequence[str], out_dir: str) 
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from bstdg.train import CONFIG_DIR
+    from bstdg.config_defaults import register_net_defaults
+    from bstdg.utils.task import CONFIG_DIR
 
+    register_net_defaults()
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
         cfg = compose(config_name="train.yaml",
@@ -144,7 +146,7 @@ def measure_loop(x_u8: np.ndarray, y: np.ndarray, batch: int = LOOP_BATCH, n_bat
 
     from bstdg.data.base import ArrayDataset, collate_batch
     from bstdg.data.sampler import training_sampler
-    from bstdg.utils.checkpoint import build_model
+    from bstdg.loading import build_model
     from bstdg.utils.instantiate import instantiate_callbacks
 
     n = batch * n_batches

@@ -5,18 +5,15 @@ and class count from the data and its own options (``resize``, ``dog_filter``, `
 ``n_inputs``/``n_classes`` attributes are the one source of truth, and the network is sized
 from them. Only :class:`~bstdg.data.SyntheticDataModule` takes them as parameters.
 
-Configs of earlier bstdg versions declared ``data.n_inputs``/``data.n_classes`` for the
-real-data modules too (checked against the data, or null). Run folders and checkpoints written
-then still carry them; :func:`drop_legacy_size_keys` removes them where a stored run config is
-read (``bstdg.utils.checkpoint.config_for_checkpoint``, used by bstdg-eval, bstdg-export and
-``bstdg.load_run``). A config written now that sets them gets :func:`check_size_keys`' error.
+A config that sets them for a real-data module gets :func:`check_size_keys`' error (a checkpoint
+of an earlier bstdg that stored them is converted by ``python -m bstdg.convert``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from bstdg.data.errors import InvalidDataConfigError
 
@@ -42,23 +39,6 @@ def _class_name(data_cfg: Any) -> str | None:
         return None
     name = target.rsplit(".", 1)[-1]
     return name if name in SIZED_BY_DATA else None
-
-
-def drop_legacy_size_keys(data_cfg: Any) -> Any:
-    """Remove ``n_inputs``/``n_classes`` from a *stored* real-data config (in place; returned).
-
-    Legacy: configs written before these keys were removed declared them for the real-data
-    modules, whose constructors no longer take them; their values always matched the data
-    (the old modules refused any other value), so dropping them loses nothing. Configs of other
-    targets (SyntheticDataModule, where they are real parameters) are left alone.
-    """
-    if _class_name(data_cfg) is None:
-        return data_cfg
-    with open_dict(data_cfg):
-        for key in SIZE_KEYS:
-            if key in data_cfg:
-                del data_cfg[key]
-    return data_cfg
 
 
 def check_size_keys(data_cfg: Any) -> None:

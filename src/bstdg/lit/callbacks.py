@@ -1,5 +1,6 @@
-"""Callbacks: subnormal flushing, heap reuse, training throughput, inference timing,
-spike-time histograms."""
+"""Callbacks: subnormal flushing, heap reuse, weight averaging, training throughput,
+inference timing, checkpoints, per-sample test results. W&B media: :mod:`bstdg.tracking`;
+training policies: :mod:`bstdg.lit.policies`."""
 
 from __future__ import annotations
 
@@ -186,54 +187,15 @@ class InferenceTimer(pl.Callback):
                           1e6 * self._median_s(early, batches, device) / n)
 
 
-class SpikeTimeHistogram(pl.Callback):
-    """Logs a histogram of hidden and output spike times of one validation batch to W&B
-    (``spike_times/layer<k>``, on the epoch axis) every ``every_n_epochs`` epochs."""
-
-    def __init__(self, every_n_epochs: int = 1) -> None:
-        self.every_n_epochs = max(1, every_n_epochs)
-
-    @rank_zero_only
-    @torch.no_grad()
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if batch_idx != 0 or trainer.sanity_checking:
-            return
-        if trainer.current_epoch % self.every_n_epochs:
-            return
-        from bstdg.tracking.media import log_media, wandb_logger
-
-        logger = wandb_logger(trainer)
-        if logger is None:
-            return
-        import wandb
-
-        out = pl_module(batch[0])
-        T = pl_module.T
-        data = {}
-        for k, times in enumerate(out.times, start=1):
-            fired = times[times < T].float().cpu().numpy()
-            if fired.size:
-                data[f"spike_times/layer{k}"] = wandb.Histogram(fired, num_bins=min(64, T))
-        log_media(logger, trainer, data)
-
-
 class ResumableModelCheckpoint(ModelCheckpoint):
     """ModelCheckpoint that saves the model it validated, keeps ``last.ckpt`` at the last
     epoch, and keeps the best score when a run resumes into a new run dir.
 
     * Saved at the end of validation whenever the run validates (``save_on_train_epoch_end``
       unset; without validation batches, at the end of the training epoch). Lightning would
-      save at the end of the training epoch, after the module's ``on_train_epoch_end``, where
-      dead-neuron revival re-draws weights: the "best" checkpoint then held re-drawn neurons
-      the validation never saw (SSTDP at 100 epochs: validation 0.963, that checkpoint 0.934).
+      save at the end of the training epoch, after dead-neuron revival
+      (:class:`~bstdg.lit.policies.DeadNeuronRevival`) re-draws weights: the "best"
+      checkpoint then held re-drawn neurons the validation never saw.
     * ``last.ckpt`` is written at every save point, and at the end of an epoch that saved
       nothing (no validation that epoch). Lightning >= 2.6 writes it only when a top-k
       checkpoint is written, so it stayed at the best epoch. (``save_last="link"`` keeps

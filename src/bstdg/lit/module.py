@@ -10,19 +10,16 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.utilities import rank_zero_warn
 from torchmetrics import MaxMetric
 
 from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
-from bstdg.lit.optim_state import zero_optimizer_state_
-from bstdg.snn.homeostasis import homeostatic_threshold_step_
+from bstdg.lit.policies import HIDDEN_FIRED
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 from bstdg.snn.spike_stats import spike_statistics, statistic_names
 
 STAGES = ("train", "val", "test")
-REVIVAL_MODES = ("incoming", "full")
 
 
 def run_length_arg(scheduler: Callable[..., Any]) -> str | None:
@@ -57,13 +54,8 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the run stops."""
 
 
-def dropout_epochs(until: float, max_epochs: int | None) -> int:
-    """The number of epochs with spike dropout: round(until * max_epochs), at least 1."""
-    if max_epochs is None or max_epochs < 1:
-        raise ValueError(f"model.dropout_until={until} is a fraction of the run, but the run "
-                         f"has no epoch limit (trainer.max_epochs={max_epochs}): set "
-                         f"trainer.max_epochs, or model.dropout_until=null")
-    return max(1, round(until * max_epochs))
+class MissingPartsError(TypeError):
+    """Neither net, encoder and loss nor a run_config holding them were given."""
 
 
 def _plain(value: Any) -> Any:
@@ -96,28 +88,21 @@ class SpikingClassifier(pl.LightningModule):
     ``net`` is a partial :class:`SpikingNet` completed here with the data's input size and
     class count; ``encoder`` maps a batch of raw inputs to spike times (B, n_inputs);
     ``loss`` maps (output times, labels, T) to a scalar. Constraints (threshold clamp,
-    latent clip) are applied after every optimiser step. ``dead_neuron_min_rate`` > 0
-    revives hidden neurons that fired on fewer than that fraction of the epoch's training
-    samples, at the end of each epoch: ``dead_neuron_revival="incoming"`` re-draws their
-    incoming weights only (S4NN/SSTDP); ``"full"`` also resets their thresholds, zeroes their
-    outgoing latent weights and clears the optimiser state of every entry it touched.
-    ``threshold_homeostasis`` > 0 moves every hidden threshold after each optimiser step
-    towards the firing rate ``homeostasis_target``
-    (:func:`~bstdg.snn.homeostasis.homeostatic_threshold_step_`).
-    A scheduler partial without its length (``T_max`` of CosineAnnealingLR, ``total_iters``
-    of PolynomialLR; :func:`run_length_arg`) gets the run's length in steps or epochs
-    (``scheduler_interval``). ``layer_lr_scale`` (one factor per layer, hidden first) gives
-    each layer its own learning rate, the optimiser's ``lr`` times the factor.
-    ``dropout_until`` (a fraction f of the run) keeps the net's hidden and input spike dropout
-    for the first round(f * max_epochs) epochs and turns it off for the rest, so that the last
-    epochs fit the output layer to every hidden spike, as evaluation sees them
-    (:func:`dropout_epochs`; logged as ``train/dropout_on``).
+    latent clip) are applied after every optimiser step. The scheduler advances after every
+    optimiser step; a scheduler partial without its length (``T_max`` of CosineAnnealingLR,
+    ``total_iters`` of PolynomialLR; :func:`run_length_arg`) gets the run's length in steps.
+    ``layer_lr_scale`` (one factor per layer, hidden first) gives each layer its own learning
+    rate, the optimiser's ``lr`` times the factor. Training fails on a NaN/inf loss.
+
+    The training policies (dead-neuron revival, threshold homeostasis, the dropout schedule,
+    stop-on-silence) are callbacks: :mod:`bstdg.lit.policies`. They read the module's
+    per-stage metrics (:meth:`epoch_means`, :meth:`fire_counts`) and the hidden spikes of
+    each training batch (``training_step``'s output).
 
     ``run_config`` (plain dicts: the run's data, encoder, model, loss, seed, run name) is
     stored in the checkpoint, so that ``SpikingClassifier.load_from_checkpoint(path)`` and
     ``bstdg-eval`` rebuild the model from a lone ``.ckpt``; the parts not given are built
-    from it. Training stops (``stop_reason``, a clear message) after an epoch in which no
-    output neuron fired on any sample (``stop_on_silence``), and fails on a NaN/inf loss.
+    from it.
     """
 
     def __init__(
@@ -130,15 +115,8 @@ class SpikingClassifier(pl.LightningModule):
         n_classes: int | None = None,
         scheduler: Callable[..., Any] | None = None,
         fallback: str = "max_potential",
-        dead_neuron_min_rate: float = 0.0,
-        scheduler_interval: str = "epoch",
-        dead_neuron_revival: str = "incoming",
         run_config: Mapping[str, Any] | None = None,
-        stop_on_silence: bool = True,
-        threshold_homeostasis: float = 0.0,
-        homeostasis_target: float = 0.1,
         layer_lr_scale: Sequence[float] | None = None,
-        dropout_until: float | None = None,
     ) -> None:
         super().__init__()
         run_config = _plain(run_config)  # stored as plain values (weights_only loading)
@@ -149,11 +127,9 @@ class SpikingClassifier(pl.LightningModule):
         if net is None:  # rebuilt from a checkpoint: the parts come from its run_config
             model_cfg = run_config.get("model") if isinstance(run_config, Mapping) else None
             if not isinstance(model_cfg, Mapping) or model_cfg.get("net") is None:
-                raise TypeError(
+                raise MissingPartsError(
                     "SpikingClassifier needs net, encoder and loss, or a run_config holding "
-                    "them. Checkpoints written by bstdg-train carry it; for an older "
-                    "checkpoint use bstdg.load_run(<run dir>), which reads "
-                    "<run dir>/.hydra/config.yaml."
+                    "them (checkpoints written by bstdg-train carry it)"
                 )
             net = _from_config(run_config, "model.net")
             encoder = encoder if encoder is not None else _from_config(run_config, "encoder")
@@ -173,45 +149,9 @@ class SpikingClassifier(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.fallback = fallback
-        if scheduler_interval not in ("step", "epoch"):
-            raise ValueError(
-                f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}"
-            )
-        self.scheduler_interval = scheduler_interval
-        if not 0.0 <= dead_neuron_min_rate < 1.0:
-            raise ValueError(f"dead_neuron_min_rate must be in [0, 1), got {dead_neuron_min_rate}")
-        self.dead_neuron_min_rate = dead_neuron_min_rate
-        if dead_neuron_revival not in REVIVAL_MODES:
-            raise ValueError(f"unknown dead_neuron_revival {dead_neuron_revival!r}; "
-                             f"valid: {', '.join(REVIVAL_MODES)}")
-        self.dead_neuron_revival = dead_neuron_revival
-        if not (math.isfinite(threshold_homeostasis) and threshold_homeostasis >= 0):
-            raise ValueError(f"threshold_homeostasis must be a finite rate >= 0 (0 = off), got "
-                             f"{threshold_homeostasis}")
-        if not 0.0 < homeostasis_target < 1.0:
-            raise ValueError(f"homeostasis_target must be a firing rate in (0, 1), got "
-                             f"{homeostasis_target}")
-        fixed = [layer.threshold_mode for layer in self.net.layers[:-1]
-                 if layer.threshold_mode in ("fixed", "bs4nn_fact")]
-        if threshold_homeostasis > 0 and fixed:
-            raise ValueError(
-                f"threshold_homeostasis moves trained thresholds, but the hidden layers have "
-                f"threshold_mode {fixed[0]!r}: use model.net.threshold_mode=per_neuron (or "
-                f"per_layer), or model.threshold_homeostasis=0.0"
-            )
-        self.threshold_homeostasis = float(threshold_homeostasis)
-        self.homeostasis_target = float(homeostasis_target)
         self.layer_lr_scale = _layer_lr_scale(layer_lr_scale, len(self.net.layers))
-        if dropout_until is not None and not 0.0 < dropout_until <= 1.0:
-            raise ValueError(f"dropout_until must be a fraction of the run in (0, 1] (null: "
-                             f"dropout for the whole run), got {dropout_until}")
-        self.dropout_until = dropout_until
-        self._dropout = (self.net.hidden_dropout, self.net.input_dropout)
-        self._hidden_fired: list[torch.Tensor] = []  # this training batch's, for homeostasis
         if fallback not in FALLBACKS:
             raise ValueError(f"unknown fallback {fallback!r}; valid: {', '.join(FALLBACKS)}")
-        self.stop_on_silence = bool(stop_on_silence)
-        self.stop_reason: str | None = None
         names = ["loss", "acc", "acc_ties", *statistic_names(len(self.net.layers))]
         self.metric_names = names
         for stage in STAGES:
@@ -246,7 +186,9 @@ class SpikingClassifier(pl.LightningModule):
         output spike (event-driven across layers for binarized nets on the CPU)."""
         return self.net.predict_early_exit(self.encoder(x), self.fallback)[0]
 
-    def _step(self, batch: Any, stage: str) -> torch.Tensor:
+    def _step(self, batch: Any, stage: str) -> dict[str, Any]:
+        """The batch's loss and, per hidden layer, the (B, N) bool of which neuron fired on
+        which sample (``HIDDEN_FIRED``); the stage's metrics are updated."""
         x, y = batch
         t_in = self.encoder(x)
         out = self.net(t_in)
@@ -268,8 +210,6 @@ class SpikingClassifier(pl.LightningModule):
         for counter, hidden in zip(self.fire_counts(stage), fired, strict=True):
             counter.update(hidden)
         if stage == "train":
-            if self.threshold_homeostasis > 0:
-                self._hidden_fired = fired  # applied after the optimiser step
             # per-step values for the progress bar and step curves, every log_every_n_steps
             # (a self.log call costs about as much as the network's forward); the epoch
             # means are logged once per epoch by _log_epoch
@@ -277,16 +217,24 @@ class SpikingClassifier(pl.LightningModule):
                 self.log("train/loss_step", loss.detach(), prog_bar=True, batch_size=y.shape[0])
                 self.log("train/acc_step", values["acc"].mean(), prog_bar=True,
                          batch_size=y.shape[0])
-        return loss
+        return {"loss": loss, HIDDEN_FIRED: fired}
+
+    def epoch_means(self, stage: str) -> dict[str, torch.Tensor]:
+        """The means of every metric of ``stage`` over the epoch so far (DDP-reduced), {}
+        when this process saw no batch and runs alone. Computed once per epoch (torchmetrics
+        keeps the result until the next update or reset)."""
+        metrics = self.stage_metrics(stage)
+        # every rank computes under DDP (compute() gathers), even one that saw no batch
+        if metrics.update_count or self.trainer.world_size > 1:
+            return dict(metrics.compute())
+        return {}
 
     def _log_epoch(self, stage: str) -> dict[str, torch.Tensor]:
         """Log every metric of ``stage`` as its epoch mean (DDP-reduced), reset them and
         return the means ({} when this process saw no batch and runs alone)."""
         metrics = self.stage_metrics(stage)
-        values: dict[str, torch.Tensor] = {}
-        # every rank computes under DDP (compute() gathers), even one that saw no batch
-        if metrics.update_count or self.trainer.world_size > 1:
-            values = metrics.compute()
+        values = self.epoch_means(stage)
+        if values:
             if len(self.fire_counts(stage)):
                 values["hidden_dead_frac"], values["hidden_saturated_frac"] = (
                     dead_and_saturated(self.fire_counts(stage))
@@ -302,22 +250,15 @@ class SpikingClassifier(pl.LightningModule):
                 counter.reset()
         return values
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
+        """The loss, with the batch's hidden spikes for the policies (see :meth:`_step`)."""
         return self._step(batch, "train")
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # after the optimiser step, whose weight gradients are still in .grad (Lightning zeroes
-        # them before the next backward): homeostasis moves the hidden thresholds, BS4NN's fact
-        # rule reads the gradients, then the constraints (threshold clamp, latent clip)
-        strategy = self.trainer.strategy
-        for layer, fired in zip(self.net.layers, self._hidden_fired, strict=False):
-            # the batch's rates over every DDP rank (identity on one device): every replica
-            # must take the same step, as DDP syncs gradients, never parameters
-            counts = strategy.reduce(fired.sum(0, dtype=torch.float32), reduce_op="sum")
-            n = strategy.reduce(counts.new_tensor(float(fired.shape[0])), reduce_op="sum")
-            homeostatic_threshold_step_(layer.threshold, counts, float(n),
-                                        self.homeostasis_target, self.threshold_homeostasis)
-        self._hidden_fired = []
+        # them before the next backward), and after the callbacks' hooks (threshold
+        # homeostasis): BS4NN's fact rule reads the gradients, then the constraints (threshold
+        # clamp, latent clip)
         self.net.after_optimizer_step_()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
@@ -336,40 +277,10 @@ class SpikingClassifier(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
 
-    def on_train_epoch_start(self) -> None:
-        if self.dropout_until is None:
-            return
-        on = self.current_epoch < dropout_epochs(self.dropout_until, self.trainer.max_epochs)
-        self.net.hidden_dropout, self.net.input_dropout = self._dropout if on else (0.0, 0.0)
-        self.log("train/dropout_on", float(on), on_step=False, on_epoch=True, sync_dist=True)
-
     def on_train_epoch_end(self) -> None:
-        values = self._log_epoch("train")
-        silent = values.get("no_output_spike_frac")
-        if self.stop_on_silence and silent is not None and float(silent) >= 1.0:
-            self._stop_silent()
-        if self.dead_neuron_min_rate > 0:
-            for k, counter in enumerate(self.fire_counts("train")):
-                counts, n = counter.compute()
-                if n > 0:
-                    dead = counts < self.dead_neuron_min_rate * n
-                    self.log(f"train/reinit_neurons/layer{k + 1}", float(self._revive(k, dead)),
-                             sync_dist=True)
+        self._log_epoch("train")
         for counter in self.fire_counts("train"):
             counter.reset()
-
-    def _stop_silent(self) -> None:
-        """Stop training: the outputs were silent on every training sample of the epoch."""
-        self.stop_reason = (
-            f"stopped after epoch {self.current_epoch}: no output neuron fired on any training "
-            f"sample of the epoch (train/no_output_spike_frac = 1.0), so the spike-timing "
-            f"gradient has nothing to learn from. Lower the thresholds "
-            f"(model.net.threshold_init), make more initial weights positive "
-            f"(model.net.init_range) or check the encoder (encoder.T, "
-            f"encoder.intensity_threshold); +model.stop_on_silence=false trains on regardless."
-        )
-        rank_zero_warn(self.stop_reason)
-        self.trainer.should_stop = True
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -378,41 +289,43 @@ class SpikingClassifier(pl.LightningModule):
         """Lightning's ``load_from_checkpoint``, reading with ``weights_only=True`` (only
         tensors and plain values are unpickled). The model is rebuilt from the run config
         stored in the checkpoint; pass ``net=``, ``encoder=``, ... to replace parts. Non-finite
-        weights or thresholds are refused (:meth:`on_load_checkpoint`)."""
-        from bstdg.utils.checkpoint import NonFiniteCheckpointError, weights_only_kwargs
+        weights or thresholds are refused, and so is a checkpoint of an earlier bstdg, with
+        the command that converts it (:meth:`on_load_checkpoint`)."""
+        from bstdg.utils.checkpoint import (
+            NO_RUN_CONFIG,
+            NonFiniteCheckpointError,
+            OutdatedCheckpointError,
+            weights_only_kwargs,
+        )
 
         load = super().load_from_checkpoint
         options = {**weights_only_kwargs(load), **kwargs}
         try:
             return load(checkpoint_path, map_location=map_location, **options)
-        except NonFiniteCheckpointError as err:
+        except (NonFiniteCheckpointError, OutdatedCheckpointError) as err:
             raise err.naming(checkpoint_path) from None
+        except MissingPartsError:
+            if "net" in kwargs:
+                raise
+            raise OutdatedCheckpointError(str(checkpoint_path), [NO_RUN_CONFIG]) from None
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint whose network weights or thresholds are NaN or inf (whether it
-        is loaded by ``load_from_checkpoint``, a resumed fit or ``trainer.test``)."""
-        from bstdg.utils.checkpoint import check_finite_weights
+        """Refuse a checkpoint whose network weights or thresholds are NaN or inf, or one
+        written by an earlier bstdg (whether it is loaded by ``load_from_checkpoint``, a
+        resumed fit or ``trainer.test``)."""
+        from bstdg.utils.checkpoint import check_current, check_finite_weights
 
         trainer = self._trainer
         source = getattr(trainer, "ckpt_path", None) if trainer is not None else None
         check_finite_weights(checkpoint, source or "being loaded")
-
-    def _revive(self, k: int, dead: torch.Tensor) -> int:
-        """Revive the ``dead`` neurons of hidden layer ``k`` (see the class docstring)."""
-        if self.dead_neuron_revival == "incoming":
-            return self.net.layers[k].reinit_neurons_(dead)
-        touched = self.net.revive_neurons_(k, dead)
-        for optimizer in self.trainer.optimizers:
-            for param, index in touched:
-                zero_optimizer_state_(optimizer, param, index)
-        return int(dead.sum())
+        check_current(checkpoint, source or "being loaded")
 
     def _scheduler_length_arg(self) -> str | None:
         """:func:`run_length_arg` of the configured scheduler (a class or a partial of one)."""
         return run_length_arg(getattr(self.scheduler_factory, "func", self.scheduler_factory))
 
-    def _run_length(self, interval: str) -> int:
-        """The run's length in optimiser steps or epochs, for a schedule that spans it."""
+    def _run_length(self) -> int:
+        """The run's length in optimiser steps, for a schedule that spans it."""
         steps = self.trainer.estimated_stepping_batches
         if steps == float("inf") or steps <= 0:
             name = self._scheduler_length_arg() or "T_max"
@@ -420,12 +333,7 @@ class SpikingClassifier(pl.LightningModule):
                 "the learning-rate schedule spans the run, but this run has no bounded length: "
                 f"set trainer.max_epochs or trainer.max_steps, or fix model.scheduler.{name}"
             )
-        if interval == "step":
-            return int(steps)
-        if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
-            return int(self.trainer.max_epochs)
-        per_epoch = max(1, int(self.trainer.num_training_batches))
-        return max(1, -(-int(steps) // per_epoch))
+        return int(steps)
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """The optimiser's parameter groups: all parameters in one group, or with
@@ -453,20 +361,12 @@ class SpikingClassifier(pl.LightningModule):
                 "threshold_mode bs4nn_fact updates fact after every optimiser step from that "
                 "step's gradients: set trainer.accumulate_grad_batches=1"
             )
-        if (self.threshold_homeostasis > 0 and trainer is not None
-                and trainer.accumulate_grad_batches != 1):
-            raise ValueError(
-                "model.threshold_homeostasis moves the hidden thresholds after every training "
-                "batch, i.e. between the micro-batches of an accumulated step: set "
-                "trainer.accumulate_grad_batches=1 (or model.threshold_homeostasis=0)"
-            )
-        interval = self.scheduler_interval
-        optimizer, scheduler = self.optimizer_and_scheduler(lambda: self._run_length(interval))
+        optimizer, scheduler = self.optimizer_and_scheduler(self._run_length)
         if scheduler is None:
             return optimizer
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": interval},
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
     def optimizer_and_scheduler(
@@ -474,8 +374,7 @@ class SpikingClassifier(pl.LightningModule):
     ) -> tuple[torch.optim.Optimizer, Any]:
         """The configured optimiser over this model's parameters and its scheduler (None
         without one). A scheduler partial without its length (:func:`run_length_arg`)
-        spans ``run_length()`` steps or epochs (``scheduler_interval``); ``run_length`` is
-        called only then."""
+        spans ``run_length()`` optimiser steps; ``run_length`` is called only then."""
         if self.optimizer_factory is None:
             raise ValueError(
                 "this model has no optimizer (its run_config has no model.optimizer): pass "

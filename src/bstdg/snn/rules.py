@@ -19,8 +19,8 @@ For a layer with input times t_i, output times t_j and upstream gradient G = dL/
    so a silent hidden neuron is pulled back by its useful outgoing weights (the causal
    mask alone gives it no gradient, ever: docs/method.md, "Dead neurons and spike dropout").
 
-Kernels kappa(delta), delta = t_j - t_i >= 0: ``const`` A (S4NN, SSTDP as released),
-``exp`` A exp(-delta / tau) (temporal locality; the BSTDG default), ``linear_relpsp`` A delta
+Kernels kappa(delta), delta = t_j - t_i >= 0: ``const`` A (the default: S4NN, BS4NN, SSTDP as
+released, BSTDG), ``exp`` A exp(-delta / tau) (temporal locality), ``linear_relpsp`` A delta
 (before the 1 / sum w scaling of step 2).
 """
 
@@ -36,7 +36,7 @@ KERNELS = ("const", "exp", "linear_relpsp")
 BACKPROP_WEIGHTS = ("latent", "binary_scaled", "binary")
 # Valid ranges of the numeric options, for the messages.
 _RANGES = {
-    "tau": "> 0 time steps, or null for tau_fraction * T",
+    "tau": "> 0 time steps, or null for tau_fraction * T (exp kernel)",
     "tau_fraction": "> 0",
     "A": "the kernel amplitude, e.g. 1.0",
     "B": "0 = no anti-causal term",
@@ -94,8 +94,9 @@ class KernelSpec:
 class GradientRule:
     """Options of the spike-timing-dependent gradient (see the module docstring).
 
-    ``tau`` is in time steps; ``None`` means ``tau_fraction * T`` (T / 8 by default, docs/method.md;
-    the BSTDG preset uses T / 2, which trained better on MNIST, see docs/tuning.md).
+    The defaults are what every preset shares (the const kernel; ``conf/model/net/*.yaml``
+    list only what differs). ``tau`` (exp kernel) is in time steps; ``None`` means
+    ``tau_fraction * T`` (T / 2 by default, docs/method.md).
     ``causal_inclusive`` counts t_i == t_j as causal (SSTDP, which uses delay 0).
     ``silent_input_grad`` passes error to silent inputs (step 6 of the module docstring).
     ``backprop_lookahead`` (>= 0) propagates the error through W - lookahead * dL/dW, the
@@ -103,9 +104,9 @@ class GradientRule:
     to the per-sample norm; with 0 the norm itself divides (zero errors stay zero).
     """
 
-    kernel: str = "exp"
+    kernel: str = "const"
     tau: float | None = None
-    tau_fraction: float = 0.125
+    tau_fraction: float = 0.5
     A: float = 1.0
     B: float = 0.0
     normalize: bool = True

@@ -4,7 +4,7 @@ numba's on-disk cache (``cache=True``) is not safe when several processes compil
 function and write its cache at the same moment (numba/numba#4807): a job can then load a
 half-written entry and fail, e.g. ``RuntimeError: In 'NRT_adapt_ndarray_to_python', 'descr'
 is NULL`` at its test stage. A multirun whose jobs run in parallel processes therefore warms
-the cache first (``bstdg.utils.hydra_callbacks.NumbaCacheWarmup``): every job then loads the
+the cache first (``bstdg.hydra_callbacks.NumbaCacheWarmup``): every job then loads the
 compiled kernels instead of compiling them. numba keys its cache by CPU model and features, so
 under SLURM this helps only where the compute nodes have the launching node's CPU. The warm-up
 leaves torch's random state as it found it.

@@ -19,9 +19,6 @@ TRAINER_KEYS = ("max_epochs", "min_epochs", "max_steps", "accumulate_grad_batche
                 "gradient_clip_val", "precision", "accelerator", "devices", "num_nodes",
                 "strategy", "limit_train_batches", "limit_val_batches", "limit_test_batches",
                 "overfit_batches", "check_val_every_n_epoch", "deterministic")
-# Keys of the derived columns (config node ``derived``).
-DERIVED_KEYS = ("T", "n_params", "model_bits", "hidden_width", "n_hidden_layers",
-                "n_inputs", "n_classes")
 
 
 def _safe_overrides(overrides: Sequence[str]) -> list[str]:

@@ -68,10 +68,6 @@ def read_records(path: str | Path) -> list[Any]:
     return records
 
 
-def _key(item: Any) -> str:
-    return item.key or "/".join(item.nested_key)
-
-
 def _set_nested(target: dict[str, Any], item: Any) -> None:
     keys = [item.key] if item.key else list(item.nested_key)
     for name in keys[:-1]:

@@ -1,5 +1,5 @@
-"""Checkpoints: safe reading (``weights_only=True``), the run config stored in them, and
-:func:`load_run` (model, encoder and config of a run folder or a lone ``.ckpt``)."""
+"""Checkpoints: safe reading (``weights_only=True``), the finite-weight check and the run
+config stored in them. Rebuilding the model from one: :mod:`bstdg.loading`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import json
 import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from bstdg.utils.checks import ConfigError
-from bstdg.utils.instantiate import check_targets
 
 # The keys of a run config that make up a model and how it was fed (stored in checkpoints).
 RUN_KEYS = ("data", "encoder", "model", "loss", "seed", "run_name", "tags")
@@ -58,6 +57,67 @@ WEIGHT_SECTIONS = ("state_dict", "current_model_state")
 NET_PREFIX = "net."
 
 
+class OutdatedCheckpointError(CheckpointError):
+    """A checkpoint that cannot be rebuilt as it is: written by an earlier bstdg, or holding
+    no run config; the message gives the command that converts it (``python -m
+    bstdg.convert``)."""
+
+    def __init__(self, source: str, parts: list[str]) -> None:
+        self.parts = parts
+        super().__init__(
+            f"checkpoint {source} cannot be used as it is ({'; '.join(parts)}). Convert it "
+            f"once: python -m bstdg.convert {source} (in place; the original is kept beside "
+            f"it as .bak)."
+        )
+
+    def naming(self, source: str | Path) -> OutdatedCheckpointError:
+        """The same error, naming ``source`` as the checkpoint."""
+        return OutdatedCheckpointError(str(source), self.parts)
+
+
+# The model settings of the run configs (and hyperparameters) written before the training
+# policies became callbacks (conf/callbacks/policies/) and the scheduler always advanced per
+# optimiser step.
+MOVED_MODEL_KEYS = ("dead_neuron_min_rate", "dead_neuron_revival", "threshold_homeostasis",
+                    "homeostasis_target", "dropout_until", "stop_on_silence",
+                    "scheduler_interval")
+NO_RUN_CONFIG = ("no run config in its hyperparameters: the conversion takes its run "
+                 "folder's .hydra/config.yaml")
+
+
+def outdated_parts(checkpoint: Mapping[str, Any]) -> list[str]:
+    """What marks ``checkpoint`` as written by an earlier bstdg: model settings that have
+    moved since ([] for a current checkpoint)."""
+    hparams = checkpoint.get("hyper_parameters") or {}
+    stored = hparams.get("run_config")
+    model = stored.get("model") if isinstance(stored, Mapping) else None
+    model = model if isinstance(model, Mapping) else {}
+    found = [key for key in MOVED_MODEL_KEYS if key in model or key in hparams]
+    if not found:
+        return []
+    return [f"written by an earlier bstdg, with model settings that moved: "
+            f"{', '.join(found)} (the training policies are callbacks now, "
+            f"conf/callbacks/policies/)"]
+
+
+def check_current(checkpoint: Mapping[str, Any], source: str | Path) -> None:
+    """Refuse a checkpoint written by an earlier bstdg, with the one command that converts
+    it."""
+    parts = outdated_parts(checkpoint)
+    if parts:
+        raise OutdatedCheckpointError(str(source), parts)
+
+
+def stored_run_config(checkpoint: Mapping[str, Any], source: str | Path) -> DictConfig:
+    """The run config ``checkpoint`` carries in its hyperparameters; a checkpoint without
+    one (or of an earlier bstdg) gets the command that converts it."""
+    check_current(checkpoint, source)
+    stored = (checkpoint.get("hyper_parameters") or {}).get("run_config")
+    if not isinstance(stored, Mapping):
+        raise OutdatedCheckpointError(str(source), [NO_RUN_CONFIG])
+    return OmegaConf.create(dict(stored))
+
+
 def check_finite_weights(checkpoint: Mapping[str, Any], source: str | Path) -> None:
     """Refuse a checkpoint whose network weights or thresholds (``net.*`` floating-point
     entries) hold NaN or inf; the error names ``source`` and the entry."""
@@ -83,11 +143,12 @@ def weights_only_kwargs(fn: Callable[..., Any]) -> dict[str, Any]:
     return {"weights_only": True} if "weights_only" in params else {}
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, current: bool = True) -> dict[str, Any]:
     """Load a Lightning checkpoint onto the CPU with ``torch.load(weights_only=True)``: only
     tensors and plain values are unpickled, so a tampered file cannot run code. A checkpoint
     whose network weights or thresholds are not finite is refused
-    (:func:`check_finite_weights`)."""
+    (:func:`check_finite_weights`), and so is one written by an earlier bstdg unless
+    ``current`` is False (:func:`check_current`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointNotFoundError(
@@ -116,6 +177,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"written by bstdg-train."
         )
     check_finite_weights(checkpoint, path)
+    if current:
+        check_current(checkpoint, path)
     return checkpoint
 
 
@@ -133,53 +196,6 @@ def run_config_of(cfg: DictConfig) -> dict[str, Any]:
     model and loss sections, seed, run name and tags as plain values (data keeps its
     interpolations, the others are resolved)."""
     return {key: _plain(cfg[key], key not in UNRESOLVED_KEYS) for key in RUN_KEYS if key in cfg}
-
-
-def run_folder_config(ckpt: Path) -> tuple[DictConfig, Path] | None:
-    """The ``.hydra/config.yaml`` of the run folder holding ``ckpt`` (``RUN/checkpoints/x``)."""
-    path = ckpt.resolve().parent.parent / ".hydra" / "config.yaml"
-    if not path.is_file():
-        return None
-    cfg = OmegaConf.load(path)
-    if not isinstance(cfg, DictConfig):
-        raise CheckpointError(f"{path} is not a mapping; it is not a bstdg run config")
-    return cfg, path
-
-
-def stored_run_config(checkpoint: Mapping[str, Any]) -> DictConfig | None:
-    """The run config a checkpoint carries in its hyperparameters (None for older ones)."""
-    stored = (checkpoint.get("hyper_parameters") or {}).get("run_config")
-    return OmegaConf.create(dict(stored)) if isinstance(stored, Mapping) else None
-
-
-def old_checkpoint_error(ckpt: Path) -> CheckpointError:
-    return CheckpointError(
-        f"checkpoint {ckpt} does not say how its model was built: it was written by an older "
-        f"bstdg (no run_config in its hyperparameters) and no run folder config was found at "
-        f"{ckpt.resolve().parent.parent / '.hydra' / 'config.yaml'}. Put it back in its run "
-        f"folder (RUN/checkpoints/{ckpt.name}), or retrain: checkpoints written now carry "
-        f"their settings."
-    )
-
-
-def config_for_checkpoint(ckpt: Path, checkpoint: Mapping[str, Any]) -> tuple[DictConfig, str]:
-    """(run config, where it came from) of a checkpoint: the one stored in it, else the run
-    folder's ``.hydra/config.yaml``. Every ``_target_`` in it is checked."""
-    cfg = stored_run_config(checkpoint)
-    source = f"checkpoint {ckpt}"
-    if cfg is None:
-        found = run_folder_config(ckpt)
-        if found is None:
-            raise old_checkpoint_error(ckpt)
-        cfg, path = found
-        source = str(path)
-    for key in BUILT_KEYS:
-        if key in cfg:
-            check_targets(cfg[key], source, key)
-    from bstdg.data.config import drop_legacy_size_keys
-
-    drop_legacy_size_keys(cfg.get("data"))  # data.n_inputs/n_classes of earlier versions
-    return cfg, source
 
 
 def pick_checkpoint(run_dir: Path) -> Path:
@@ -202,71 +218,3 @@ def pick_checkpoint(run_dir: Path) -> Path:
         f"no checkpoint in {ckpts}: pass a run folder written by bstdg-train (with "
         f"checkpoints/last.ckpt) or the path of a .ckpt file."
     )
-
-
-class LoadedRun(NamedTuple):
-    """What :func:`load_run` returns."""
-
-    model: Any  # bstdg.lit.module.SpikingClassifier, in eval mode
-    encoder: Any  # the model's encoder: raw batch -> spike times
-    config: DictConfig  # the run config (data, encoder, model, loss, seed, run_name, tags)
-    ckpt_path: Path
-
-
-def instantiate_model(cfg: DictConfig, n_inputs: int, n_classes: int, **parts: Any) -> Any:
-    """Instantiate ``cfg.model`` for the given sizes, with ``parts`` (``encoder``, ``loss``)
-    and ``run_config`` = ``cfg``'s (plain values, passed past Hydra so that its ``_target_``
-    entries are stored, not instantiated), so that a checkpoint carries its settings."""
-    import hydra
-
-    factory = hydra.utils.instantiate(
-        cfg.model, _partial_=True, n_inputs=int(n_inputs), n_classes=int(n_classes), **parts
-    )
-    return factory(run_config=run_config_of(cfg))
-
-
-def build_model(cfg: DictConfig, n_inputs: int, n_classes: int) -> Any:
-    """The run's model (``cfg.model`` with its encoder and loss) for the given sizes."""
-    import hydra
-
-    for key in ("encoder", "model", "loss"):
-        if key not in cfg:
-            raise CheckpointError(f"the run config has no '{key}' section")
-    return instantiate_model(
-        cfg, n_inputs, n_classes,
-        encoder=hydra.utils.instantiate(cfg.encoder), loss=hydra.utils.instantiate(cfg.loss),
-    )
-
-
-def load_run(path: str | Path) -> LoadedRun:
-    """Model, encoder and config of a trained run, for notebooks.
-
-    ``path`` is a run folder (its best checkpoint, else ``checkpoints/last.ckpt``) or a
-    ``.ckpt`` file; a lone checkpoint written by this version carries its own settings. The
-    checkpoint is read with ``weights_only=True``, only the classes allowed at each key are
-    instantiated (``bstdg.utils.instantiate.ALLOWED_CLASSES``) and non-finite network weights
-    or thresholds are refused. The model is on the CPU, in eval mode::
-
-        model, encoder, cfg, _ = bstdg.load_run("logs/train/runs/<run>")
-        pred = model.predict_step(x, 0)   # x: raw uint8 batch (B, n_inputs)
-    """
-    path = Path(path)
-    ckpt = pick_checkpoint(path) if path.is_dir() else path
-    checkpoint = read_checkpoint(ckpt)
-    hparams = checkpoint.get("hyper_parameters") or {}
-    cfg, source = config_for_checkpoint(ckpt, checkpoint)
-    if "n_inputs" not in hparams or "n_classes" not in hparams:
-        raise CheckpointError(
-            f"checkpoint {ckpt} has no n_inputs/n_classes hyperparameters; it was not written "
-            f"by bstdg-train"
-        )
-    model = build_model(cfg, hparams["n_inputs"], hparams["n_classes"])
-    try:
-        model.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as exc:
-        first = (str(exc).splitlines() or [""])[0]
-        raise CheckpointError(
-            f"checkpoint {ckpt} does not fit the model described by {source} ({first})"
-        ) from exc
-    model.eval()
-    return LoadedRun(model, model.encoder, cfg, ckpt)

@@ -45,8 +45,6 @@ RANGES: dict[str, str] = {
     "model.optimizer.momentum": "a finite number >= 0 (0 = no momentum)",
     "model.optimizer.eps": "a finite number >= 0 (e.g. 1e-8)",
     "model.optimizer.betas": "two finite numbers in [0, 1) (e.g. [0.9, 0.999])",
-    "model.threshold_homeostasis": "a finite rate >= 0 (0 = off)",
-    "model.homeostasis_target": "a firing rate in (0, 1) (e.g. 0.1)",
     "model.layer_lr_scale": "null, or one finite factor > 0 per layer (e.g. [1.0, 4.0])",
     "loss.gamma": "a finite target gap in steps (e.g. 3.0)",
     "loss.temperature": "a finite number > 0",
@@ -232,34 +230,42 @@ def _check_group_keys(cfg: DictConfig, group: str) -> None:
     for key in node:
         if not str(key).startswith("_") and key not in params and key not in skip:
             raise _unknown_key(group, str(key), str(node["_target_"]), valid)
-    if group == "model.net":
-        _check_rule_keys(node)
+    _check_nested_keys(group, node)
 
 
-def _check_rule_keys(net: dict[str, Any]) -> None:
-    """``model.net.rule`` (a mapping, given to :class:`~bstdg.snn.rules.GradientRule`) may
-    hold only the rule's options."""
+def _dataclass_of(hint: Any) -> type | None:
+    """The dataclass that a parameter's type hint names (alone or in a union), or None."""
     import dataclasses
+    import typing
+
+    for candidate in (hint, *typing.get_args(hint)):
+        if isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
+            return candidate
+    return None
+
+
+def _check_nested_keys(group: str, node: dict[str, Any]) -> None:
+    """A mapping given to a parameter whose type is a dataclass (``model.net.rule``, given
+    to :class:`~bstdg.snn.rules.GradientRule`) may hold only the dataclass's fields."""
+    import dataclasses
+    import typing
 
     import hydra
 
-    from bstdg.snn.layers import SpikingNet
-    from bstdg.snn.rules import GradientRule
-
-    rule = net.get("rule")
-    if not isinstance(rule, dict) or "_target_" in rule:
-        return
     try:
-        cls = hydra.utils.get_object(str(net["_target_"]))
-    except Exception:
+        cls = hydra.utils.get_object(str(node["_target_"]))
+        hints = typing.get_type_hints(cls.__init__ if isinstance(cls, type) else cls)
+    except Exception:  # an unknown target or hint is reported by the instantiation itself
         return
-    if not (isinstance(cls, type) and issubclass(cls, SpikingNet)):
-        return
-    valid = [f.name for f in dataclasses.fields(GradientRule)]
-    for key in rule:
-        if key not in valid:
-            raise _unknown_key("model.net.rule", str(key),
-                               f"{GradientRule.__module__}.{GradientRule.__qualname__}", valid)
+    for name, value in node.items():
+        schema = _dataclass_of(hints.get(str(name)))
+        if schema is None or not isinstance(value, dict) or "_target_" in value:
+            continue
+        valid = [f.name for f in dataclasses.fields(schema)]
+        for key in value:
+            if key not in valid:
+                raise _unknown_key(f"{group}.{name}", str(key),
+                                   f"{schema.__module__}.{schema.__qualname__}", valid)
 
 
 def _is_number(value: Any) -> bool:

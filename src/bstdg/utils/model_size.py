@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
-from bstdg.snn.layers import SpikingLinear
-
 FP32_BITS = 32
+
+
+def is_spiking_layer(module: nn.Module) -> bool:
+    """Whether ``module`` is a single-spike layer (:class:`bstdg.snn.SpikingLinear`): a
+    ``weight``, a ``threshold`` and a ``spec`` that says whether the weights are binary."""
+    return (isinstance(getattr(module, "weight", None), torch.Tensor)
+            and isinstance(getattr(module, "threshold", None), torch.Tensor)
+            and isinstance(getattr(getattr(module, "spec", None), "binary", None), bool))
 
 
 def model_size(model: nn.Module) -> dict[str, int]:
@@ -20,7 +27,7 @@ def model_size(model: nn.Module) -> dict[str, int]:
     bits = bits_fp32 = 0
     counted: set[int] = set()
     for layer in model.modules():
-        if isinstance(layer, SpikingLinear):
+        if is_spiking_layer(layer):
             n_weights, n_thresholds = layer.weight.numel(), layer.threshold.numel()
             weight_bits = 1 if layer.spec.binary else FP32_BITS
             bits += n_weights * weight_bits + n_thresholds * FP32_BITS

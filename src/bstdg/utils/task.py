@@ -1,9 +1,11 @@
-"""Shared run plumbing of the entry points: seeding, config printing, metrics.json, cleanup."""
+"""Shared run plumbing of the entry points: config printing, metrics.json, exit status,
+cleanup."""
 
 from __future__ import annotations
 
 import re
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -11,11 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.trainer.states import TrainerStatus
 from pytorch_lightning.utilities import rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from bstdg.utils.checks import ConfigError
 from bstdg.utils.config_tree import print_config_tree
 from bstdg.utils.metrics_file import write_metrics
 from bstdg.utils.model_size import model_size
@@ -24,6 +29,9 @@ from bstdg.utils.run_config import config_entries, hydra_job_entries
 from bstdg.utils.run_info import load_average, run_metadata
 
 TaskFn = Callable[[DictConfig, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+
+# The config folder of the entry points (bstdg-train, bstdg-eval, bstdg-export).
+CONFIG_DIR = str(Path(__file__).resolve().parents[3] / "conf")
 
 # Exit status of a run stopped by a signal (128 + signal number, as a shell reports it).
 EXIT_SIGTERM = 128 + signal.SIGTERM  # 143: SLURM pre-emption, `kill`, `timeout`
@@ -123,6 +131,15 @@ def _interrupted(objects: dict[str, Any]) -> bool:
     return bool(getattr(objects.get("trainer"), "interrupted", False))
 
 
+def stop_reason(objects: dict[str, Any]) -> str | None:
+    """Why training stopped itself (a training policy's ``stop_reason``), or None."""
+    for callback in getattr(objects.get("trainer"), "callbacks", None) or []:
+        reason = getattr(callback, "stop_reason", None)
+        if reason:
+            return str(reason)
+    return None
+
+
 def _last_checkpoint(cfg: DictConfig, objects: dict[str, Any]) -> str | None:
     """The run's ``last.ckpt`` when one was written (to resume an interrupted run from)."""
     callback = getattr(objects.get("trainer"), "checkpoint_callback", None)
@@ -190,7 +207,8 @@ def run_task(task: TaskFn, cfg: DictConfig, outcome: dict[str, Any] | None = Non
     """Run ``task`` and always write ``metrics.json`` (status, error, what was measured).
 
     A ``status: running`` file is written first and replaced atomically at the end with
-    ``finished``, ``stopped`` (the model stopped training itself, ``error`` says why),
+    ``finished``, ``stopped`` (a training policy stopped training, ``error`` says why:
+    :func:`stop_reason`),
     ``failed`` or ``interrupted`` (SIGTERM or Ctrl+C; ``last_ckpt_path`` to resume from).
     ``task`` registers what it builds in the ``objects`` dict it is given (``model``,
     ``trainer``, ``*_path``), so a failure still records what was measured before it. The
@@ -227,7 +245,7 @@ def run_task(task: TaskFn, cfg: DictConfig, outcome: dict[str, Any] | None = Non
                     # Lightning turns Ctrl+C into exit status 1 and SIGTERM into 0
                     raise SystemExit(exit_code) from err
                 raise  # a KeyboardInterrupt exits 130 by itself
-        reason = getattr(objects.get("model"), "stop_reason", None)
+        reason = stop_reason(objects)
         if reason:
             record.update(status="stopped", error=reason)
         else:
@@ -261,3 +279,28 @@ def run_task(task: TaskFn, cfg: DictConfig, outcome: dict[str, Any] | None = Non
                 },
             )
         finish_wandb(0 if record["status"] == "finished" else exit_code)
+
+
+def single_run() -> bool:
+    """Whether this process runs one job (not a multirun, whose sweeper must see failures
+    as failed jobs rather than as an exit of the whole sweep)."""
+    return not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN
+
+
+def run_entry_point(name: str, task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
+    """``run_task`` for a console script: in a single run, a config problem is printed
+    without a traceback and a run that did not finish exits non-zero (1, or 143 / 130
+    for SIGTERM / Ctrl+C)."""
+    outcome: dict[str, Any] = {}
+    try:
+        metrics = run_task(task, cfg, outcome)
+    except ConfigError as err:
+        if not single_run():
+            raise
+        raise SystemExit(f"{name}: error: {err}") from None
+    print_summary(cfg, metrics)
+    if outcome.get("status") == "stopped":
+        print(f"{name}: {outcome.get('error')}", file=sys.stderr)
+        if single_run():
+            raise SystemExit(1)
+    return metrics

@@ -10,8 +10,8 @@ import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from bstdg.hydra_callbacks import DropEmptyJobLog
 from bstdg.report.hydra_callback import MultirunSummary
-from bstdg.utils.hydra_callbacks import DropEmptyJobLog
 from helpers.report_fakes import finished, write_run
 
 

@@ -20,7 +20,7 @@ REPO = Path(CONFIG_DIR).parent
 SPEC = REPO / "docs" / "results.yaml"
 SWEEPS = REPO / "sweeps"
 # random fake images may leave every output silent: train on regardless
-FAKE = ["+model.stop_on_silence=false"]
+FAKE = ["callbacks.stop_on_silence=null"]
 FAKE_MNIST = ["data.val_size=20", *FAKE]
 # recipe -> (extra environment, overrides that fit the fake data, folders it writes)
 RECIPES: dict[str, tuple[dict[str, str], list[str]]] = {

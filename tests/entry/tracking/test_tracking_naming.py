@@ -13,8 +13,8 @@ from bstdg.tracking.naming import MAX_NAME, identity, recorded_identity, run_gro
 @pytest.mark.parametrize("overrides,expected", [
     (["encoder.T=16", "model.net.rule.kernel=const", "seed=3"], "mnist_bstdg-T16-kernel=const-s3"),
     ([], "mnist_bstdg"),
-    (["model.net.hidden=[400, 400]", "data=fmnist", "+model.stop_on_silence=false"],
-     "mnist_bstdg-hidden=400,400-data=fmnist-stop_on_silence=false"),
+    (["model.net.hidden=[400, 400]", "data=fmnist", "+model.net.input_dropout=0.1"],
+     "mnist_bstdg-hidden=400,400-data=fmnist-input_dropout=0.1"),
     (["logger=wandb", "trainer.enable_progress_bar=false", "paths.root_dir=/x",
       "data.data_dir=/data", "hydra.run.dir=out", "experiment=mnist_bstdg", "tags=[a]",
       "~model.scheduler", "extras.print_config=false", "callbacks.model_summary=null"],

@@ -44,7 +44,8 @@ def _net_state(path: str | Path) -> tuple[int, dict[str, torch.Tensor]]:
 
 def test_best_checkpoint_holds_the_validated_weights_despite_revival(make_cfg) -> None:
     # rate 0.9: nearly every hidden neuron is re-drawn at the end of every epoch
-    trainer, recorder, model = _fit(make_cfg, "model.dead_neuron_min_rate=0.9")
+    trainer, recorder, model = _fit(make_cfg, "+callbacks/policies=dead_neuron_revival",
+                                    "callbacks.dead_neuron_revival.min_rate=0.9")
     assert trainer.callback_metrics["train/reinit_neurons/layer1"] > 0
     revived_after_last = model.net.state_dict()
     epoch, saved = _net_state(trainer.checkpoint_callback.best_model_path)

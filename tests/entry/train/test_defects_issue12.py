@@ -25,16 +25,18 @@ from PIL import Image
 
 import bstdg
 import bstdg.train as train_module
+from bstdg.convert import convert_file
+from bstdg.convert import main as convert_main
 from bstdg.data import CaltechFaceMotorbikeDataModule, CorruptDatasetError
 from bstdg.data.shd import load_shd
 from bstdg.eval import evaluate, with_run_config
 from bstdg.lit.module import SpikingClassifier
 from bstdg.snn import GradientRule, SpikingLinear, SpikingNet, first_spike_times
 from bstdg.snn.losses import RelativeTargetMSE
-from bstdg.train import run_entry_point, train
+from bstdg.train import train
 from bstdg.utils.checkpoint import CheckpointError, read_checkpoint
 from bstdg.utils.instantiate import UnsafeTargetError, instantiate_loggers
-from bstdg.utils.task import run_task, without_hydra
+from bstdg.utils.task import run_entry_point, run_task, without_hydra
 from helpers.data_fakes import write_shd_h5
 from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
 
@@ -80,7 +82,7 @@ def _old_style(ckpt: Path, dest: Path, edit: Callable[[dict], None] | None = Non
     [("data.batch_size=1000", "data.batch_size", 1000),
      ("encoder.T=64", "encoder.T", 64),
      ("model.net.hidden=[100]", "model.net.hidden", [100]),
-     ("+model.net.window_trim=1", "model.net.window_trim", 1),
+     ("model.net.window_trim=1", "model.net.window_trim", 1),
      ("seed=3", "seed", 3)],
 )
 def test_eval_overrides_are_typed(make_cfg, trained, tmp_path: Path, override: str, key: str,
@@ -130,13 +132,18 @@ def test_saved_config_targets_are_refused(make_cfg, trained, tmp_path: Path, whe
                                           key: str, target: str, why: str) -> None:
     marker = tmp_path / "pwned"
     node = {"_target_": target, "name": str(marker)}
-    if where == "run folder config":
+    if where == "run folder config":  # the conversion refuses it
         run_dir = tmp_path / "run"
         shutil.copytree(trained["run_dir"], run_dir)
         ckpt = _old_style(trained["ckpt"], run_dir / "checkpoints" / "last.ckpt")
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
         OmegaConf.update(cfg, key, node, force_add=True, merge=False)
         (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+        with pytest.raises(UnsafeTargetError) as exc:
+            convert_file(ckpt)
+        assert f"{key}._target_='{target}' is refused" in str(exc.value)
+        assert not marker.exists()
+        return
     else:
         def edit(checkpoint: dict) -> None:
             stored = trained_config(trained["ckpt"])
@@ -204,22 +211,28 @@ def test_checkpoint_hparams_are_plain_and_load_weights_only(trained) -> None:
 
 @pytest.mark.parametrize("in_run_folder", [False, True])
 def test_older_checkpoints(make_cfg, trained, tmp_path: Path, in_run_folder: bool) -> None:
-    if in_run_folder:  # still evaluated, from the run folder's config
+    """A checkpoint without run_config gets one message, the command that converts it; the
+    conversion takes its run folder's config."""
+    if in_run_folder:
         run_dir = tmp_path / "run"
         shutil.copytree(trained["run_dir"], run_dir)
         ckpt = _old_style(trained["ckpt"], run_dir / "checkpoints" / "last.ckpt")
-        metrics, _ = evaluate(_eval_cfg(make_cfg, ckpt, out=tmp_path / "eval"))
-        assert float(metrics["test/acc"]) == trained["test_acc"]
-        assert bstdg.load_run(run_dir).model.T == T_RUN
-        return
-    ckpt = _old_style(trained["ckpt"], tmp_path / "lone" / "old.ckpt")
-    with pytest.raises(CheckpointError, match="written by an older bstdg"):
+    else:
+        ckpt = _old_style(trained["ckpt"], tmp_path / "lone" / "old.ckpt")
+    with pytest.raises(CheckpointError, match=f"python -m bstdg.convert {ckpt}"):
         evaluate(_eval_cfg(make_cfg, ckpt, out=tmp_path / "eval"))
     with pytest.raises(SystemExit) as exc:  # the console script: a message, no traceback
         run_entry_point("bstdg-eval", evaluate, _eval_cfg(make_cfg, ckpt, out=tmp_path / "e2"))
     assert str(exc.value.code).startswith("bstdg-eval: error: checkpoint")
-    with pytest.raises(TypeError, match="bstdg.load_run"):
+    with pytest.raises(CheckpointError, match=f"python -m bstdg.convert {ckpt}"):
         SpikingClassifier.load_from_checkpoint(ckpt)
+    if not in_run_folder:  # nothing to convert it from
+        assert convert_main([str(ckpt)]) == 1
+        return
+    assert convert_main([str(ckpt)]) == 0
+    metrics, _ = evaluate(_eval_cfg(make_cfg, ckpt, out=tmp_path / "eval"))
+    assert float(metrics["test/acc"]) == trained["test_acc"]
+    assert bstdg.load_run(run_dir).model.T == T_RUN
 
 
 # 4. run status: exit codes, W&B exit code, interrupted with last.ckpt ------------------

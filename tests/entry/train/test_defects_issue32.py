@@ -22,6 +22,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 import bstdg
+from bstdg.convert import convert_file
 from bstdg.data import CorruptDatasetError
 from bstdg.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from bstdg.data.mnist import load_split
@@ -125,7 +126,8 @@ def test_checkpoint_targets_are_refused(make_cfg, trained, tmp_path: Path, key: 
 @pytest.mark.parametrize("which", range(3), ids=TARGET_IDS)
 def test_run_folder_targets_are_refused(make_cfg, trained, tmp_path: Path, key: str,
                                         which: int) -> None:
-    """A checkpoint without a run_config is rebuilt from its run folder's config."""
+    """A checkpoint without a run_config is converted with its run folder's config, whose
+    targets are checked then."""
     marker = tmp_path / "created"
     target, args = _hostile(marker)[which]
     run_dir = tmp_path / "run"
@@ -136,12 +138,9 @@ def test_run_folder_targets_are_refused(make_cfg, trained, tmp_path: Path, key: 
     OmegaConf.update(cfg, key, {"_target_": target, **args}, force_add=True, merge=False)
     (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
     with pytest.raises(UnsafeTargetError) as exc:
-        evaluate(_eval_cfg(make_cfg, ckpt, tmp_path / "eval"))
+        convert_file(ckpt)
     _assert_refused(exc, key, target)
-    assert str(run_dir / ".hydra" / "config.yaml") in str(exc.value)
-    with pytest.raises(UnsafeTargetError) as exc:
-        bstdg.load_run(run_dir)
-    _assert_refused(exc, key, target)
+    assert str((run_dir / ".hydra" / "config.yaml").resolve()) in str(exc.value)
     _no_file(marker)
 
 

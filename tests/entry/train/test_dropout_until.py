@@ -1,4 +1,4 @@
-"""model.dropout_until: spike dropout in the first part of the run only."""
+"""The dropout schedule policy: spike dropout in the first part of the run only."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bstdg.lit.module import dropout_epochs
+from bstdg.lit.policies import dropout_epochs
 from bstdg.train import train
 from helpers.hydra_compose import SYNTHETIC
+
+SCHEDULE = ["+callbacks/policies=dropout_schedule"]
 
 
 @pytest.mark.parametrize(("until", "max_epochs", "epochs"),
@@ -20,18 +22,20 @@ def test_dropout_epochs_rounds_the_fraction_of_the_run(until: float, max_epochs:
 
 
 def test_dropout_epochs_needs_an_epoch_limit() -> None:
-    with pytest.raises(ValueError, match="trainer.max_epochs=-1.*model.dropout_until=null"):
+    with pytest.raises(ValueError,
+                       match="trainer.max_epochs=-1.*callbacks.dropout_schedule=null"):
         dropout_epochs(0.8, -1)
 
 
 def test_dropout_is_on_for_the_first_epochs_and_off_after(make_cfg) -> None:
     cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=3", "model.net.hidden_dropout=0.3",
-                   "model.net.input_dropout=0.1", "model.dropout_until=0.5", "logger=csv")
+                   "model.net.input_dropout=0.1", *SCHEDULE, "callbacks.dropout_schedule.until=0.5",
+                   "logger=csv")
     metrics, objects = train(cfg)
     module = objects["model"]
-    # round(0.5 * 3) = 2 epochs with dropout; the third without, and the net keeps it off
-    assert (module.net.hidden_dropout, module.net.input_dropout) == (0.0, 0.0)
-    assert module._dropout == (0.3, 0.1)
+    # round(0.5 * 3) = 2 epochs with dropout; the third without; the net's own values are
+    # restored when fit ends
+    assert (module.net.hidden_dropout, module.net.input_dropout) == (0.3, 0.1)
     assert metrics["train/dropout_on"] == 0.0
     csv = next(Path(cfg.paths.output_dir).rglob("metrics.csv"))
     on = pd.read_csv(csv).dropna(subset=["train/dropout_on"])["train/dropout_on"].tolist()
@@ -39,7 +43,8 @@ def test_dropout_is_on_for_the_first_epochs_and_off_after(make_cfg) -> None:
 
 
 def test_dropout_until_outside_the_run_is_refused(make_cfg) -> None:
-    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.dropout_until=1.5")
-    with pytest.raises(ValueError,
-                       match=r"dropout_until must be a fraction of the run in \(0, 1\]"):
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", *SCHEDULE,
+                   "callbacks.dropout_schedule.until=1.5")
+    with pytest.raises(Exception, match=r"callbacks.dropout_schedule.until must be a fraction "
+                                        r"of the run in \(0, 1\]"):
         train(cfg)

@@ -10,10 +10,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from bstdg import hydra_callbacks
+from bstdg.hydra_callbacks import NumbaCacheWarmup
 from bstdg.snn.backends.numba import early_exit, layer_kernels
 from bstdg.snn.warmup import warm_up_numba
-from bstdg.utils import hydra_callbacks
-from bstdg.utils.hydra_callbacks import NumbaCacheWarmup
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 BASIC = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"

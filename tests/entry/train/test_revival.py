@@ -1,4 +1,5 @@
-"""Dead/saturated hidden-neuron fractions, dead-neuron revival and homeostatic thresholds."""
+"""Dead/saturated hidden-neuron fractions, and the dead-neuron revival and threshold
+homeostasis policies (bstdg.lit.policies)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from bstdg.snn import SpikingNet
 from bstdg.train import train
 from bstdg.utils.task import run_task
 from helpers.hydra_compose import SYNTHETIC
+
+REVIVAL = ["+callbacks/policies=dead_neuron_revival"]
+HOMEOSTASIS = ["+callbacks/policies=threshold_homeostasis"]
 
 
 def test_dead_and_saturated_fractions_pool_every_hidden_neuron() -> None:
@@ -68,8 +72,9 @@ def test_optimizer_state_of_revived_entries_is_cleared() -> None:
 
 
 def test_training_run_revives_and_logs_hidden_health(make_cfg, tmp_path: Path) -> None:
-    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=2", "model.dead_neuron_min_rate=0.5",
-                   "model.dead_neuron_revival=full")
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=2", *REVIVAL,
+                   "callbacks.dead_neuron_revival.min_rate=0.5",
+                   "callbacks.dead_neuron_revival.mode=full")
     run_task(train, cfg)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     # rate 0.5: every hidden neuron firing on fewer than half the samples is revived
@@ -81,8 +86,9 @@ def test_training_run_revives_and_logs_hidden_health(make_cfg, tmp_path: Path) -
 
 
 def test_unknown_revival_mode_is_refused(make_cfg) -> None:
-    with pytest.raises(Exception, match="dead_neuron_revival"):
-        train(make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.dead_neuron_revival=all"))
+    with pytest.raises(Exception, match="callbacks.dead_neuron_revival.mode 'all'"):
+        train(make_cfg(*SYNTHETIC, "trainer.max_epochs=1", *REVIVAL,
+                       "callbacks.dead_neuron_revival.mode=all"))
 
 
 def _hidden_threshold(run_dir: Path) -> tuple[torch.Tensor, int]:
@@ -100,9 +106,10 @@ def test_homeostasis_moves_hidden_thresholds_towards_the_target_rate(
     towards a target rate of 0.99 (a neuron firing on every sample still rises, by at most
     rate * 0.01 per step), up towards 0.01, not at all when it is off."""
     rate = 0.0 if target is None else 0.5
-    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.optimizer.lr=1e-12",
-                   f"model.threshold_homeostasis={rate}",
-                   f"model.homeostasis_target={target or 0.1}")
+    policy = [] if target is None else [
+        *HOMEOSTASIS, f"callbacks.threshold_homeostasis.rate={rate}",
+        f"callbacks.threshold_homeostasis.target={target}"]
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.optimizer.lr=1e-12", *policy)
     theta0 = float(cfg.model.net.threshold_init[0])
     run_task(train, cfg)
     theta, steps = _hidden_threshold(tmp_path)
@@ -117,14 +124,14 @@ def test_homeostasis_moves_hidden_thresholds_towards_the_target_rate(
 
 @pytest.mark.parametrize("mode", ["fixed", "bs4nn_fact"])
 def test_homeostasis_needs_trained_thresholds(make_cfg, mode: str) -> None:
-    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.threshold_homeostasis=0.1",
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", *HOMEOSTASIS,
                    f"model.net.threshold_mode={mode}")
     with pytest.raises(Exception, match=f"threshold_mode '{mode}'"):
         train(cfg)
 
 
 def test_homeostasis_refuses_gradient_accumulation(make_cfg) -> None:
-    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", "model.threshold_homeostasis=0.1",
+    cfg = make_cfg(*SYNTHETIC, "trainer.max_epochs=1", *HOMEOSTASIS,
                    "+trainer.accumulate_grad_batches=2")
     with pytest.raises(Exception, match="accumulate_grad_batches=1"):
         train(cfg)

@@ -41,8 +41,7 @@ def _have_numba() -> bool:
 def check_backend_name(backend: str) -> None:
     """Refuse a backend name not in ``BACKENDS``, naming the valid ones."""
     if backend not in BACKENDS:
-        hint = " ('fast' was an alias of 'auto')" if backend == "fast" else ""
-        raise ValueError(f"unknown backend {backend!r}{hint}; valid: {', '.join(BACKENDS)}")
+        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
 
 
 def resolve_backend(backend: str, device: torch.device) -> str:
