@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -61,12 +62,24 @@ def stat_column(metric: str, stat: str) -> str:
     return f"{metric} {stat}"
 
 
+def _seed_text(seed: Any) -> str:
+    number = pd.to_numeric(pd.Series([seed]), errors="coerce").iloc[0]
+    if pd.isna(number):
+        return str(seed)
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
 def _seeds_text(group: pd.DataFrame) -> str:
-    """The group's seeds, sorted, as ``1,2,3``."""
+    """The group's seeds as ``1,2,3``: numbers sorted, then any other value as written (a
+    seed that is not an integer is shown, never dropped)."""
     if "seed" not in group:
         return ""
-    seeds = pd.to_numeric(group["seed"], errors="coerce").dropna()
-    return ",".join(str(int(s)) if float(s).is_integer() else str(s) for s in sorted(seeds))
+    seeds = group["seed"].dropna().tolist()
+    numeric = pd.to_numeric(pd.Series(seeds, dtype=object), errors="coerce")
+    order = sorted(range(len(seeds)), key=lambda i: (pd.isna(numeric[i]),
+                                                    0.0 if pd.isna(numeric[i]) else numeric[i],
+                                                    str(seeds[i])))
+    return ",".join(_seed_text(seeds[i]) for i in order)
 
 
 def _distinct(values: pd.Series) -> list[str]:

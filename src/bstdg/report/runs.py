@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def find_metrics_files(paths: Iterable[str | Path]) -> list[Path]:
             elif item.is_dir():
                 for file in sorted(item.rglob(METRICS_FILE)):
                     found[file.resolve()] = None
-    if not found:
+    if not found and not run_dirs_without_metrics(paths):
         shown = ", ".join(str(p) for p in paths) or "(no path given)"
         raise NoRunsFoundError(
             f"no {METRICS_FILE} found at or beneath: {shown}. Give run directories "
@@ -55,8 +56,32 @@ def find_metrics_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(found)
 
 
+NO_METRICS = (f"no {METRICS_FILE}: the job never started, or was killed before it wrote "
+              "one (its .hydra/ folder is there)")
+
+
+def _not_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        not math.isfinite(value)
+
+
+def run_dirs_without_metrics(paths: Iterable[str | Path]) -> list[Path]:
+    """Run dirs at or beneath ``paths`` (folders with a ``.hydra/config.yaml``) that hold no
+    metrics.json: jobs that never started or were killed before writing one."""
+    dirs: dict[Path, None] = {}
+    for path in paths:
+        for item in _expand(path):
+            if item.is_dir():
+                for config in sorted(item.rglob(".hydra/config.yaml")):
+                    run = config.parent.parent
+                    if not (run / METRICS_FILE).is_file():
+                        dirs[run.resolve()] = None
+    return list(dirs)
+
+
 def skip_reason(record: dict[str, Any]) -> str | None:
-    """Why a run cannot be averaged (not finished, no test accuracy), or None."""
+    """Why a run cannot be averaged (not finished, no test accuracy, a non-finite test
+    metric), or None."""
     status = record.get("status")
     if status is None:
         return "no status in metrics.json"
@@ -65,6 +90,9 @@ def skip_reason(record: dict[str, Any]) -> str | None:
         return f"status {status}" + (f": {error}" if error else "")
     if record.get(HEADLINE) is None:
         return f"no {HEADLINE} (the test stage did not run or did not finish)"
+    bad = [f"{k} = {v}" for k, v in record.items() if k.startswith("test/") and _not_finite(v)]
+    if bad:
+        return f"non-finite test metric(s): {', '.join(bad)}"
     return None
 
 
@@ -128,12 +156,16 @@ def load_runs(paths: Iterable[str | Path] | str | Path) -> pd.DataFrame:
     Runs whose metrics.json has no ``cfg/`` keys (written before they existed) get them from
     their ``.hydra/`` folder.
 
-    ``skip_reason`` is None for finished runs with a test accuracy; every other run (failed,
-    running, interrupted, unreadable) keeps its row with the reason, and is never averaged.
+    ``skip_reason`` is None for finished runs with a finite test accuracy; every other run
+    (failed, running, interrupted, unreadable, a non-finite test metric, or a run dir with no
+    metrics.json at all) keeps its row with the reason, and is never averaged.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    rows = [{RUN_DIR: str(f.parent), **_read(f)} for f in find_metrics_files(paths)]
+    paths = list(paths)
+    files = find_metrics_files(paths)
+    rows = [{RUN_DIR: str(f.parent), **_read(f)} for f in files]
+    rows += [{RUN_DIR: str(d), SKIP_REASON: NO_METRICS} for d in run_dirs_without_metrics(paths)]
     return pd.DataFrame(rows)
 
 
