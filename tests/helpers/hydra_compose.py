@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -31,3 +32,21 @@ def compose_cfg(config: str, overrides: list[str], out: Path) -> DictConfig:
 
 
 SYNTHETIC = ["experiment=synthetic_quickstart", "logger=none", "seed=7"]
+
+
+def trained_run(root: Path) -> dict[str, Any]:
+    """A 1-epoch synthetic run in ``root/run`` with its run folder (.hydra/config.yaml,
+    checkpoints/): ``run_dir``, ``ckpt`` (its last.ckpt) and ``test_acc``."""
+    from omegaconf import OmegaConf
+
+    from bstdg.train import train
+    from bstdg.utils.task import without_hydra
+
+    run_dir = root / "run"
+    cfg = compose_cfg("train.yaml", [*FAST, *SYNTHETIC, "trainer.max_epochs=1"], run_dir)
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(without_hydra(cfg)))
+    metrics, objects = train(cfg)
+    GlobalHydra.instance().clear()
+    return {"run_dir": run_dir, "ckpt": Path(objects["last_ckpt_path"]),
+            "test_acc": float(metrics["test/acc"])}

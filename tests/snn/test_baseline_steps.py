@@ -8,38 +8,22 @@ times equal, weights and BS4NN's fact equal within float tolerance.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import hydra
 import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from bstdg.data.sampler import EpochSeededReplacementSampler, training_sampler
 from bstdg.lit.module import SpikingClassifier
 from bstdg.snn.readout import decide
-from bstdg.train import CONFIG_DIR
 from helpers import released_updates as R
 
 # hidden init that leaves some neurons silent (exercises the t_i < T masks), per baseline
 MIXED = {"bs4nn": "[[-1.5,3.5],[-12,48]]", "s4nn": "[[-3,5],[-10,48]]",
          "sstdp": "[[-3,5],[-10,48]]"}
-
-
-@pytest.fixture
-def compose_cfg() -> Iterator:
-    def _compose(*overrides: str) -> DictConfig:
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-            return compose(config_name="train.yaml", overrides=list(overrides))
-
-    yield _compose
-    GlobalHydra.instance().clear()
 
 
 def _module(cfg: DictConfig, n_inputs: int, n_classes: int) -> SpikingClassifier:

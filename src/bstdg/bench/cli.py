@@ -67,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lightning-override", action="append", default=[], metavar="KEY=VALUE",
                    help="Hydra override for the --lightning experiment (repeatable), e.g. "
                         "callbacks.flush_denormals=null")
+    p.add_argument("--baselines", action="store_true",
+                   help="time only one BS4NN epoch (55k samples, T = 256) by online SGD "
+                        "against the batch-1 Lightning path of mnist_bs4nn, each from part of "
+                        "the epoch scaled up (bench.json keys online_bs4nn_epoch_s, "
+                        "batch1_bs4nn_epoch_s, online_vs_batch1_epoch_ratio); use --threads 1")
+    p.add_argument("--baselines-samples", type=int, default=None, metavar="N",
+                   help="samples timed per online repeat (default 5000, --quick 1000)")
+    p.add_argument("--baselines-batch1-samples", type=int, default=None, metavar="N",
+                   help="batch-1 Lightning steps timed per repeat (default 300, --quick 100)")
     p.add_argument("--only-lightning", action="store_true", help=argparse.SUPPRESS)
     # Hidden knobs (tests, tuning).
     p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
@@ -132,6 +141,23 @@ def _lightning_section(args: argparse.Namespace, x: Any, y: Any) -> dict[str, An
     return loop
 
 
+def _baselines_section(args: argparse.Namespace) -> dict[str, Any]:
+    """The online-vs-batch-1 BS4NN epoch (``bstdg.bench.online``)."""
+    from bstdg.bench.data import load_inputs
+    from bstdg.bench.online import measure_online
+
+    samples = args.baselines_samples or (1000 if args.quick else 5000)
+    batch1 = args.baselines_batch1_samples or (100 if args.quick else 300)
+    x, y, _ = load_inputs(max(samples, batch1), args.data_dir, synthetic=args.synthetic)
+    _log(f"  baselines: mnist_bs4nn, online {samples} and batch-1 {batch1} samples per repeat, "
+         f"{args.repeats} repeats, scaled to the epoch")
+    res = measure_online(x, y, samples, batch1, repeats=args.repeats)
+    _log(f"  bs4nn epoch   online {res['online_bs4nn_epoch_s']:,.1f} s  batch-1 "
+         f"{res['batch1_bs4nn_epoch_s']:,.1f} s  ratio {res['online_vs_batch1_epoch_ratio']:.1f}"
+         f"  ({res['note']})")
+    return res
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bstdg.bench.data import load_inputs
     from bstdg.bench.memory import step_memory_cpu, step_memory_cuda
@@ -167,7 +193,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[tuple[str, int | None, dict[str, Any]]] = []
 
     # (model, T, slow): the slow baselines time fewer samples
-    plan = [] if args.only_lightning else [
+    only = args.only_lightning or args.baselines
+    plan = [] if only else [
         ("ann", None, False),
         *((m, T, m != "bstdg") for T in args.T for m in ("bstdg", "clock_driven")),
         *(("bptt", T, True) for T in args.bptt_T),
@@ -197,10 +224,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
              f"{entry['infer']['samples_per_s']['median']:,.0f}/s")
     del settings
     loop = _lightning_section(args, x, y) if args.lightning or args.only_lightning else None
+    baselines = _baselines_section(args) if args.baselines else None
 
     memory: dict[str, Any] = {}
     xb, yb = x[:args.batch_size], y[:args.batch_size]
-    for model in [] if args.only_lightning else args.memory_models:
+    for model in [] if only else args.memory_models:
         for T in MEMORY_T:
             if device.type == "cuda":
                 res = step_memory_cuda(model, T, xb, yb, device)
@@ -212,6 +240,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ratios = headline_ratios(results, memory)
     if loop is not None:
         ratios["lightning_vs_kernel_train_ratio"] = loop["lightning_vs_kernel_train_ratio"]
+    if baselines is not None:
+        for key in ("online_bs4nn_epoch_s", "batch1_bs4nn_epoch_s",
+                    "online_vs_batch1_epoch_ratio"):
+            ratios[key] = baselines[key]
     report: dict[str, Any] = {
         "benchmark": "bstdg-bench",
         "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -244,6 +276,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "results": results,
         "peak_memory": memory,
         "lightning_loop": loop,
+        "baselines": baselines,
         "peak_mem_ratio_basis": memory_ratio(memory)[1] if memory else None,
         "peak_mem_process_ratio_t256_vs_t16": {
             m: (None if not (memory[m]["16"]["peak_bytes"] and memory[m]["256"]["peak_bytes"])

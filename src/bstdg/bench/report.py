@@ -22,6 +22,10 @@ TARGETS: dict[str, tuple[str, str, float | None]] = {
     "peak_mem_ratio_t256_vs_t16": ("BSTDG train-step memory T=256 / T=16", "<=", 1.2),
     "lightning_vs_kernel_train_ratio": ("Lightning loop / bare step train samples/s, "
                                         "batch 32 (--lightning)", ">=", 0.5),
+    "online_bs4nn_epoch_s": ("BS4NN epoch (55k samples, T=256) by online SGD, seconds "
+                             "(--baselines)", "<=", 30.0),
+    "online_vs_batch1_epoch_ratio": ("BS4NN batch-1 Lightning epoch / online epoch "
+                                     "(--baselines)", ">=", 15.0),
 }
 
 
@@ -244,6 +248,16 @@ def format_report(report: dict[str, Any]) -> str:
                   f"  Lightning fit   {_num(lt['median'])} [{_num(lt['min'])}-{_num(lt['max'])}]",
                   f"  bare step       {_num(bt['median'])} [{_num(bt['min'])}-{_num(bt['max'])}]",
                   "  ratio per repeat " + ", ".join(f"{r:.2f}" for r in loop["per_repeat_ratios"])]
+    base = report.get("baselines")
+    if base:
+        on, b1 = base["online_s_per_sample"], base["batch1_s_per_sample"]
+        lines += ["", f"baselines, experiment={base['experiment']}, {base['threads']} thread(s), "
+                      f"ms per sample step, median [min-max] of {base['repeats']} repeats:",
+                  f"  online SGD      {on['median'] * 1e3:.3f} [{on['min'] * 1e3:.3f}-"
+                  f"{on['max'] * 1e3:.3f}]  epoch {base['online_bs4nn_epoch_s']:,.1f} s",
+                  f"  batch-1 fit     {b1['median'] * 1e3:.3f} [{b1['min'] * 1e3:.3f}-"
+                  f"{b1['max'] * 1e3:.3f}]  epoch {base['batch1_bs4nn_epoch_s']:,.1f} s",
+                  f"  ({base['note']})"]
     lines += ["", format_targets(report["targets"], report.get("per_repeat_ratios", {}))]
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from torchmetrics import MaxMetric
 
 from bstdg.encoding import SpikeEncoder
 from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
+from bstdg.lit.online import check_online_module, online_training_step
 from bstdg.lit.policies import HIDDEN_FIRED
 from bstdg.snn.layers import NetOutput, SpikingNet
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
@@ -103,6 +104,9 @@ class SpikingClassifier(pl.LightningModule):
     stored in the checkpoint, so that ``SpikingClassifier.load_from_checkpoint(path)`` and
     ``bstdg-eval`` rebuild the model from a lone ``.ckpt``; the parts not given are built
     from it.
+
+    ``online`` trains by per-sample SGD, B steps per batch in one kernel call
+    (:mod:`bstdg.lit.online`, Lightning's manual optimisation), equal to B batch-1 steps.
     """
 
     def __init__(
@@ -117,8 +121,11 @@ class SpikingClassifier(pl.LightningModule):
         fallback: str = "max_potential",
         run_config: Mapping[str, Any] | None = None,
         layer_lr_scale: Sequence[float] | None = None,
+        online: bool = False,
     ) -> None:
         super().__init__()
+        self.online = bool(online)
+        self.automatic_optimization = not self.online
         run_config = _plain(run_config)  # stored as plain values (weights_only loading)
         layer_lr_scale = _plain(layer_lr_scale)
         self.save_hyperparameters(
@@ -192,7 +199,12 @@ class SpikingClassifier(pl.LightningModule):
         x, y = batch
         t_in = self.encoder(x)
         out = self.net(t_in)
-        loss = self.loss_fn(out.out_times, y, self.T)
+        return self.record_step(stage, t_in, out, y, self.loss_fn(out.out_times, y, self.T))
+
+    def record_step(self, stage: str, t_in: torch.Tensor, out: NetOutput, y: torch.Tensor,
+                    loss: torch.Tensor) -> dict[str, Any]:
+        """Update the stage's metrics from a batch's input times, network output, labels and
+        loss; the output of :meth:`_step`."""
         if stage == "train" and not bool(torch.isfinite(loss)):
             raise NonFiniteLossError(
                 f"train/loss is {loss.item()} at epoch {self.current_epoch}, step "
@@ -252,14 +264,21 @@ class SpikingClassifier(pl.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> dict[str, Any]:
         """The loss, with the batch's hidden spikes for the policies (see :meth:`_step`)."""
+        if self.online:
+            return online_training_step(self, batch)
         return self._step(batch, "train")
+
+    def on_fit_start(self) -> None:
+        if self.online:  # refuse an unsupported net or optimiser before the first batch
+            check_online_module(self)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # after the optimiser step, whose weight gradients are still in .grad (Lightning zeroes
         # them before the next backward), and after the callbacks' hooks (threshold
         # homeostasis): BS4NN's fact rule reads the gradients, then the constraints (threshold
-        # clamp, latent clip)
-        self.net.after_optimizer_step_()
+        # clamp, latent clip); the online kernel applies them after each sample itself
+        if not self.online:
+            self.net.after_optimizer_step_()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "val")

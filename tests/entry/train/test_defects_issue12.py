@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -36,9 +35,9 @@ from bstdg.snn.losses import RelativeTargetMSE
 from bstdg.train import train
 from bstdg.utils.checkpoint import CheckpointError, read_checkpoint
 from bstdg.utils.instantiate import UnsafeTargetError, instantiate_loggers
-from bstdg.utils.task import run_entry_point, run_task, without_hydra
+from bstdg.utils.task import run_entry_point, run_task
 from helpers.data_fakes import write_shd_h5
-from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
+from helpers.hydra_compose import SYNTHETIC, trained_run
 
 T_RUN = 32  # synthetic_quickstart's encoder.T; eval.yaml's default encoder is T = 64
 
@@ -46,14 +45,7 @@ T_RUN = 32  # synthetic_quickstart's encoder.T; eval.yaml's default encoder is T
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A 1-epoch synthetic run with its run folder (.hydra/config.yaml, checkpoints/)."""
-    run_dir = tmp_path_factory.mktemp("trained") / "run"
-    cfg = compose_cfg("train.yaml", [*FAST, *SYNTHETIC, "trainer.max_epochs=1"], run_dir)
-    (run_dir / ".hydra").mkdir(parents=True)
-    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(without_hydra(cfg)))
-    metrics, objects = train(cfg)
-    GlobalHydra.instance().clear()
-    yield {"run_dir": run_dir, "ckpt": Path(objects["last_ckpt_path"]),
-           "test_acc": float(metrics["test/acc"])}
+    yield trained_run(tmp_path_factory.mktemp("trained"))
 
 
 def _eval_cfg(make_cfg: Callable, ckpt: Path, *overrides: str, out: Path):

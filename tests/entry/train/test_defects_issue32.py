@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 import bstdg
@@ -32,9 +31,9 @@ from bstdg.train import build, train
 from bstdg.utils.checkpoint import CheckpointError
 from bstdg.utils.checks import ConfigValueError, check_run_config
 from bstdg.utils.instantiate import UnsafeTargetError, check_targets
-from bstdg.utils.task import run_task, without_hydra
+from bstdg.utils.task import run_task
 from helpers.data_fakes import write_idx
-from helpers.hydra_compose import FAST, SYNTHETIC, compose_cfg
+from helpers.hydra_compose import SYNTHETIC, trained_run
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -42,13 +41,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A 1-epoch synthetic run with its run folder (.hydra/config.yaml, checkpoints/)."""
-    run_dir = tmp_path_factory.mktemp("trained") / "run"
-    cfg = compose_cfg("train.yaml", [*FAST, *SYNTHETIC, "trainer.max_epochs=1"], run_dir)
-    (run_dir / ".hydra").mkdir(parents=True)
-    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(without_hydra(cfg)))
-    _, objects = train(cfg)
-    GlobalHydra.instance().clear()
-    yield {"run_dir": run_dir, "ckpt": Path(objects["last_ckpt_path"])}
+    yield trained_run(tmp_path_factory.mktemp("trained"))
 
 
 def _eval_cfg(make_cfg: Callable, ckpt: Path, out: Path):
