@@ -4,6 +4,6 @@
 # and 200 epochs, i.e. 11-25 h on this CPU). CPU: about 4 / 9 / 10 min per job.
 # Output: logs/tables/baselines/{sstdp,s4nn,bs4nn} and results/baselines/{...}.
 source "$(dirname "$0")/_table.sh"
-table baselines/sstdp experiment=mnist_sstdp seed=${SEEDS:-1,2,3} trainer.max_epochs=10 "$@"
-table baselines/s4nn experiment=mnist_s4nn seed=${SEEDS:-1,2,3} trainer.max_epochs=1 "$@"
-table baselines/bs4nn experiment=mnist_bs4nn seed=${SEEDS:-1,2,3} trainer.max_epochs=1 "$@"
+table baselines/sstdp experiment=mnist_sstdp seed="${SEEDS:-1,2,3}" trainer.max_epochs=10 "$@"
+table baselines/s4nn experiment=mnist_s4nn seed="${SEEDS:-1,2,3}" trainer.max_epochs=1 "$@"
+table baselines/bs4nn experiment=mnist_bs4nn seed="${SEEDS:-1,2,3}" trainer.max_epochs=1 "$@"

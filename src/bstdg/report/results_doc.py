@@ -444,7 +444,7 @@ def comparison_table(results: Sequence[SectionResult]) -> str:
         for _, p in group.iterrows():
             structure = "" if p["structure"] == "unknown" else f" ({p['structure']})"
             cells[p["dataset"]] = f"{float(p['acc_percent']):.1f}{structure}"
-        rows.append([method, f"published ({group['weights'].iloc[0]} weights)",
+        rows.append([method, f"published; weights: {group['weights'].iloc[0]}",
                      *(cells.get(d, "–") for d in datasets)])
     return _md_table(["method", "source", *(DATASET_NAMES[d] for d in datasets)], rows)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -225,7 +227,7 @@ sections:
     assert header.split(" | ")[2:] == ["Caltech F/M", "MNIST", "Fashion-MNIST |"]
     measured = next(line for line in table.splitlines() if line.startswith("| BSTDG | measured"))
     assert "97.50 ± 0.50 / 98.50 ± 0.50 (784-600-10, n = 3)<br>95.50 ± 0.71" in measured
-    assert "| BS4NN | published (binary weights) | – | 97.0 (784-600-10) | 87.3 (784-1000-10) |" \
+    assert "| BS4NN | published; weights: binary | – | 97.0 (784-600-10) | 87.3 (784-1000-10) |" \
         in table
     assert table.index("| BSTDG | measured") < table.index("| S4NN | published")
     spec.write_text("sections:\n  - {title: X, runs: r, command: c, row: {method: BSTDG}}\n")
@@ -328,3 +330,20 @@ def test_decision_speed_edge_cases_never_break_the_document(repo: Path, runs: li
                     f"     by: {by}, decision_speed: {{within: 0.01}}}}\n")
     doc = build_results_doc(spec, root=repo, now=NOW)
     assert why in _sections(doc.text)["edge"] and doc.problems == []
+
+
+def _unstamped(text: str) -> str:
+    return re.sub(r" on \d{4}-\d\d-\d\d \d\d:\d\d UTC from [^;]*;", " on <stamp>;", text)
+
+
+def test_the_committed_document_regenerates_from_the_archive_alone(tmp_path: Path) -> None:
+    """A clone without logs/: the spec and the archive give docs/results.md again (stamp
+    aside), wherever it is written, with every section measured."""
+    (tmp_path / "docs").mkdir()
+    for name in ("results.yaml", "results_runs.json"):
+        shutil.copy(REPO / "docs" / name, tmp_path / "docs" / name)
+    out = tmp_path / "elsewhere" / "X.md"
+    doc = build_results_doc(tmp_path / "docs" / "results.yaml", out, root=tmp_path)
+    assert all(r.verdict != "not run yet" and r.n_runs > 0 for r in doc.sections)
+    assert _unstamped(out.read_text()) == _unstamped((REPO / "docs" / "results.md").read_text())
+    assert (REPO / "docs" / "results.md").stat().st_size <= 30_000

@@ -151,7 +151,7 @@ def test_a_section_with_no_run_says_what_to_run(repo: Path,
     fmnist = _section(_build(repo), "F-MNIST")
     assert "**Not run yet:** `bstdg-train -m experiment=fmnist_bstdg seed=1,2`" in fmnist
     assert main(["--doc", str(repo / "docs" / "results.yaml"),
-                 "--out", str(repo / "docs" / "results.md")]) == 0
+                 "--out", str(repo / "docs" / "results.md"), "--root", str(repo)]) == 0
     err = capsys.readouterr().err
     assert "'F-MNIST' has no run in logs/tables/fmnist nor in the archive: run " \
            "`bstdg-train -m experiment=fmnist_bstdg seed=1,2`" in err
