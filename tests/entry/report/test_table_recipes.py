@@ -30,6 +30,7 @@ RECIPES: dict[str, tuple[dict[str, str], list[str]]] = {
     "shd": ({"SYNTHETIC": "1"}, FAKE),
     "T_sweep": ({}, FAKE_MNIST),
     "ablations": ({}, FAKE_MNIST),
+    "baselines": ({}, FAKE_MNIST),
 }
 
 
