@@ -317,9 +317,9 @@ def export(cfg: DictConfig, objects: dict[str, Any] | None = None
     model_path = out / MODEL_FILE
     exported = write_export(model, model_path, source)
     objects["model_file_path"] = str(model_path)
+    n_checked = int(cfg.get("self_check_samples", 256))
     try:
-        self_check(model, exported, int(cfg.get("self_check_samples", 256)),
-                   int(cfg.get("seed", 0)))
+        self_check(model, exported, n_checked, int(cfg.get("seed", 0)))
     except ExportError:
         model_path.unlink()  # never leave a file that disagrees with its checkpoint
         raise
@@ -332,14 +332,13 @@ def export(cfg: DictConfig, objects: dict[str, Any] | None = None
         "export/params_fp32_bytes": 4 * (n_weights + n_thresholds),
         "export/payload_bytes": payload_bytes(exported),
         "export/ckpt_over_model": ckpt_bytes / model_bytes,
-        "export/self_check_samples": int(cfg.get("self_check_samples", 256)),
+        "export/self_check_samples": n_checked,
     }
     if cfg.get("nir", True):
         nir_path = out / NIR_FILE
         write_nir(nir_path, exported)
         objects["nir_path"] = str(nir_path)
         metrics["export/nir_bytes"] = nir_path.stat().st_size
-    n_checked = int(cfg.get("self_check_samples", 256))
     checked = (f"self-check: {n_checked}/{n_checked} random samples identical (spike times, "
                "output potentials, decisions)" if n_checked > 0 else "self-check: skipped")
     print(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -62,24 +61,16 @@ def stat_column(metric: str, stat: str) -> str:
     return f"{metric} {stat}"
 
 
-def _seed_text(seed: Any) -> str:
-    number = pd.to_numeric(pd.Series([seed]), errors="coerce").iloc[0]
-    if pd.isna(number):
-        return str(seed)
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
 def _seeds_text(group: pd.DataFrame) -> str:
     """The group's seeds as ``1,2,3``: numbers sorted, then any other value as written (a
     seed that is not an integer is shown, never dropped)."""
     if "seed" not in group:
         return ""
-    seeds = group["seed"].dropna().tolist()
-    numeric = pd.to_numeric(pd.Series(seeds, dtype=object), errors="coerce")
-    order = sorted(range(len(seeds)), key=lambda i: (pd.isna(numeric[i]),
-                                                    0.0 if pd.isna(numeric[i]) else numeric[i],
-                                                    str(seeds[i])))
-    return ",".join(_seed_text(seeds[i]) for i in order)
+    seeds = group["seed"].dropna()
+    numbers = pd.to_numeric(seeds, errors="coerce")
+    known = [str(int(n)) if float(n).is_integer() else str(n) for n in sorted(numbers.dropna())]
+    other = sorted(str(s) for s, n in zip(seeds, numbers, strict=True) if pd.isna(n))
+    return ",".join([*known, *other])
 
 
 def _distinct(values: pd.Series) -> list[str]:
