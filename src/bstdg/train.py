@@ -20,6 +20,7 @@ from bstdg.data.errors import InvalidDataConfigError
 from bstdg.loading import instantiate_model
 from bstdg.tracking.logged_config import wandb_config
 from bstdg.tracking.naming import identity
+from bstdg.utils.auto_resume import resolve_auto_resume
 from bstdg.utils.checkpoint import weights_only_kwargs
 from bstdg.utils.checks import ConfigError, check_run_config
 from bstdg.utils.instantiate import instantiate_callbacks, instantiate_loggers
@@ -164,8 +165,11 @@ def train(
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
-    """Hydra entry point; returns the optimized metric for sweepers."""
-    metrics = run_entry_point("bstdg-train", train, cfg)
+    """Hydra entry point; returns the optimized metric for sweepers. With
+    ``ckpt_path=auto`` a finished run is skipped and an interrupted one resumed
+    (:mod:`bstdg.utils.auto_resume`)."""
+    done = resolve_auto_resume(cfg)
+    metrics = done if done is not None else run_entry_point("bstdg-train", train, cfg)
     name = cfg.get("optimized_metric")
     if name and name in metrics:
         return float(metrics[name])

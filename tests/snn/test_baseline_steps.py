@@ -3,7 +3,9 @@
 The platform's own training steps (the SpikingClassifier composed from Hydra, fitted by a
 Lightning Trainer) are compared with the literal numpy transcriptions of the released
 updates in ``tests/helpers/released_updates.py``: same initial weights, same inputs; spike
-times equal, weights and BS4NN's fact equal within float tolerance.
+times equal, weights and BS4NN's fact equal within float tolerance. S4NN and BS4NN run their
+batch-1 automatic path here (``model.online=false``), whose forwards a hook can see; the online
+path the presets use equals it step for step (``tests/snn/test_online.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def _module(cfg: DictConfig, n_inputs: int, n_classes: int) -> SpikingClassifier
 
 def _baseline(compose_cfg, name: str, hidden: int, init: str, *extra: str):
     overrides = [f"experiment=mnist_{name}", f"model.net.hidden=[{hidden}]", *extra]
+    if name != "sstdp":
+        overrides.append("model.online=false")
     if init == "mixed":
         overrides.append(f"model.net.init_range={MIXED[name]}")
     return compose_cfg(*overrides)
@@ -221,12 +225,14 @@ def test_experiment_carries_the_released_settings(compose_cfg, name: str) -> Non
     # hidden error after the output layer's SGD step (S4NN, BS4NN) or before it (SSTDP)
     lookahead = {"bs4nn": 0.1, "s4nn": 0.2, "sstdp": 0.0}[name]
     assert net["rule"]["backprop_lookahead"] == lookahead
-    released = {  # T, black pixels spike, batch, sampling, lr, weight decay, dead-neuron rate
+    # T, black pixels spike, samples per SGD step, sampling, lr, weight decay, dead-neuron rate
+    released = {
         "bs4nn": (256, True, 1, "replacement", 0.1, 0.0, 0.0),
         "s4nn": (256, False, 1, "sequential", 0.2, 1e-6, 0.001),
         "sstdp": (255, True, 64, "permutation", 10.0, 1e-6, 0.001),
     }[name]
-    got = (cfg.encoder.T, cfg.encoder.zero_intensity_spikes, cfg.data.batch_size,
+    per_step = 1 if cfg.model.get("online") else cfg.data.batch_size  # online: per sample
+    got = (cfg.encoder.T, cfg.encoder.zero_intensity_spikes, per_step,
            cfg.data.sampling, cfg.model.optimizer.lr, cfg.model.optimizer.weight_decay,
            (cfg.callbacks.get("dead_neuron_revival") or {}).get("min_rate", 0.0))
     assert got == released

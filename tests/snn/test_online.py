@@ -112,10 +112,10 @@ def _compare(ref: SpikingClassifier, got: SpikingClassifier, seen_ref: list, see
 
 
 def _pair(compose_cfg, name: str, *extra: str, dead: int = 0) -> tuple:
-    """(config, module, its copy); the first ``dead`` hidden neurons get negative incoming
-    weights, so that they never fire."""
+    """(config, module, its copy), the module on the automatic batch-1 path; the first
+    ``dead`` hidden neurons get negative incoming weights, so that they never fire."""
     cfg = compose_cfg(f"experiment=mnist_{name}", f"model.net.hidden=[{HIDDEN}]",
-                      f"model.net.init_range={MIXED[name]}", *extra)
+                      f"model.net.init_range={MIXED[name]}", "model.online=false", *extra)
     torch.manual_seed(0)
     ref = _module(cfg)
     with torch.no_grad():

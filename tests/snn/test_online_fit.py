@@ -57,7 +57,7 @@ def _same_weights(a: SpikingClassifier, b: SpikingClassifier) -> None:
 @pytest.mark.parametrize("name", ["bs4nn", "s4nn"])
 def test_online_fit_equals_the_batch1_fit(compose_cfg, tmp_path: Path, name: str) -> None:
     cfg = compose_cfg(f"experiment=mnist_{name}", f"model.net.hidden=[{HIDDEN}]")
-    assert cfg.model.online is False  # opt-in
+    assert cfg.model.online is True  # the preset's default
     torch.manual_seed(0)
     ref = _module(cfg, online=False)
     got = copy.deepcopy(ref)

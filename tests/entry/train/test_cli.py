@@ -68,3 +68,22 @@ def test_ddp_simulation_on_cpu(tmp_path: Path) -> None:
     # one mean over all 256 synthetic test samples, not a mean of per-rank means
     correct = metrics["test/acc"] * 256
     assert abs(correct - round(correct)) < 1e-3
+
+
+def test_a_rerun_multirun_skips_finished_jobs_and_resumes_the_killed_one(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    args = ("bstdg.train", "-m", *QUIET, "seed=1,2", "ckpt_path=auto",
+            f"hydra.sweep.dir={sweep}")
+    assert (first := _run(*args, cwd=tmp_path)).returncode == 0, first.stderr[-3000:]
+    finished = (sweep / "0" / "metrics.json").read_bytes()
+    killed = json.loads((sweep / "1" / "metrics.json").read_text())
+    (sweep / "1" / "metrics.json").write_text(json.dumps({**killed, "status": "running"}))
+    again = _run(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{sweep / '0'}: already finished (metrics.json); skipped" in again.stderr
+    assert f"{sweep / '1'}: resuming from {sweep / '1' / 'checkpoints' / 'last.ckpt'}" \
+        in again.stderr
+    assert (sweep / "0" / "metrics.json").read_bytes() == finished
+    resumed = json.loads((sweep / "1" / "metrics.json").read_text())
+    assert resumed["status"] == "finished"
+    assert resumed["test/acc"] == killed["test/acc"]  # the same weights, tested again
