@@ -82,6 +82,11 @@ DOC_METRICS: tuple[tuple[str, str], ...] = (
     ("test/decision_time", "decision step"),
     ("test/no_output_spike_frac", "no-output frac"),
 )
+# Headers of extra metric columns (a section's `metrics:`) that are not shown as their key.
+EXTRA_HEADERS: dict[str, str] = {
+    "test_epoch/acc_best": "acc, best test epoch (%)",
+    "test_epoch/acc_ties_best": "acc_ties, best test epoch (%)",
+}
 MET, MISSED, NOT_EVALUATED, NOT_RUN = "met", "missed", "not evaluated", "not run yet"
 DOC_COMMAND = "bstdg-report --doc {spec} --out docs/results.md"
 # Column order of the comparison table (published.yaml's dataset names).
@@ -172,7 +177,7 @@ def measured_table(agg: pd.DataFrame, extra: Sequence[str] = ()) -> str:
     percent, mean ± std), the ``extra`` metrics present, wall time per run and commit."""
     keys = _keys_of(agg)
     shown = [(m, label) for m, label in DOC_METRICS if stat_column(m, "mean") in agg]
-    shown += [(m, m) for m in extra
+    shown += [(m, EXTRA_HEADERS.get(m, m)) for m in extra
               if stat_column(m, "mean") in agg and m not in dict(DOC_METRICS)]
     header = [*(key_header(k) for k in keys), "n", "seeds", EPOCHS,
               *(label for _, label in shown), "wall/run (min)", COMMIT]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from bstdg.utils.auto_resume import resolve_auto_resume
+from bstdg.utils.auto_resume import ChangedSettingsError, resolve_auto_resume
 
 
 def _cfg(run_dir: Path, ckpt_path: str | None = "auto"):
@@ -63,3 +63,19 @@ def test_other_values_are_left_alone(tmp_path: Path) -> None:
     for value in (None, "some/run/checkpoints/last.ckpt"):
         cfg = _cfg(tmp_path, value)
         assert resolve_auto_resume(cfg) is None and cfg.ckpt_path == value
+
+
+@pytest.mark.parametrize("status", ["finished", "running"])
+def test_a_folder_of_other_settings_is_refused(tmp_path: Path, status: str) -> None:
+    # a recipe rerun after its defaults changed: the old runs are neither kept nor continued
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {"status": status, "cfg/trainer.max_epochs": 1, "cfg/seed": 1}))
+    _last_ckpt(tmp_path)
+    cfg = OmegaConf.create({"ckpt_path": "auto", "paths": {"output_dir": str(tmp_path)},
+                            "seed": 1, "trainer": {"max_epochs": 200}})
+    with pytest.raises(ChangedSettingsError, match=r"trainer.max_epochs: 1 -> 200\)\. Move or "
+                       r"delete that folder"):
+        resolve_auto_resume(cfg)
+    cfg.trainer.max_epochs = 1  # the same settings: skipped (finished) or resumed (running)
+    done = resolve_auto_resume(cfg)
+    assert (done is not None) == (status == "finished")
