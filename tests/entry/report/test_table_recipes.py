@@ -28,6 +28,7 @@ RECIPES: dict[str, tuple[dict[str, str], list[str]]] = {
     "fmnist": ({}, FAKE_MNIST),
     "caltech": ({}, ["data.train_per_class=8", *FAKE]),
     "caltech_probe": ({}, ["--train-per-class", "8"]),
+    "released_loop": ({}, ["data.val_size=20"]),
     "shd": ({"SYNTHETIC": "1"}, FAKE),
     "T_sweep": ({}, FAKE_MNIST),
     "ablations": ({}, FAKE_MNIST),
@@ -42,7 +43,7 @@ def recipe_folders(name: str, env: dict[str, str]) -> set[str]:
         synthetic, _, real = text.partition("else")
         text = synthetic if env.get("SYNTHETIC") == "1" else real
     return {f"logs/tables/{m}"
-            for m in re.findall(r"^\s*(?:table|probe)\s+(\S+)", text, flags=re.M)}
+            for m in re.findall(r"^\s*(?:table|probe|loop)\s+(\S+)", text, flags=re.M)}
 
 
 def reads(section_folder: str, folders: set[str]) -> bool:
