@@ -32,6 +32,7 @@ import pandas as pd
 from bstdg.report.aggregate import (
     COMMIT,
     EPOCHS,
+    METRICS,
     WALL_MIN,
     aggregate,
     default_group_keys,
@@ -319,7 +320,8 @@ def render_section(section: Section, root: str | Path,
         if not usable.empty:
             try:
                 by = section.by if section.by is not None else default_group_keys(runs)
-                agg = aggregate(runs, by=by)
+                extra = [m for m in section.metrics if m not in METRICS]
+                agg = aggregate(runs, by=by, metrics=[*METRICS, *extra])
             except KeyError as err:
                 message = err.args[0] if err.args else str(err)
                 problems.append(f"{section.title}: {message}")

@@ -155,6 +155,24 @@ sections:
         in sections["nothing matches"]
 
 
+def test_extra_metric_columns_are_averaged_and_labelled(repo: Path) -> None:
+    for job, (seed, best) in enumerate(((1, 0.95), (2, 0.97))):
+        write_run(repo / "logs" / "tables" / "baselines", str(job),
+                  **finished(seed, 256, best - 0.01, 10.0), experiment="mnist_bs4nn",
+                  **{"test_epoch/acc_best": best, "test/hidden_dead_frac": 0.25})
+    spec = repo / "docs" / "extra.yaml"
+    spec.write_text("""\
+sections:
+  - {title: baselines, runs: logs/tables/baselines, command: c,
+     metrics: [test_epoch/acc_best, test/hidden_dead_frac]}
+""")
+    section = _sections(build_results_doc(spec, root=repo, now=NOW).text)["baselines"]
+    header = next(line for line in section.splitlines() if line.startswith("| experiment"))
+    assert header.endswith("| acc, best test epoch (%) | test/hidden_dead_frac "
+                           "| wall/run (min) | commit |")
+    assert "| 96.00 ± 1.41 | 0.2500 ± 0.0000 |" in section
+
+
 def test_cli_writes_the_document(repo: Path, capsys: pytest.CaptureFixture) -> None:
     out = repo / "docs" / "results.md"
     assert main(["--doc", str(repo / "docs" / "results.yaml"), "--out", str(out),
