@@ -78,7 +78,7 @@ def test_quick_recipe_runs_land_in_its_sections_only(name: str, mnist_root: Path
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     folders = recipe_folders(name, env_extra)
-    n_jobs = sum(1 for f in folders for _ in (repo / f).glob("*/metrics.json"))
+    n_jobs = sum(1 for f in folders for _ in (repo / f).rglob("metrics.json"))
     assert n_jobs > 0
 
     doc = build_results_doc(SPEC, root=repo)
