@@ -26,7 +26,12 @@ from bstdg.utils.checks import ConfigError, check_run_config
 from bstdg.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from bstdg.utils.run_config import hydra_job_entries
 from bstdg.utils.run_info import run_metadata
-from bstdg.utils.task import CONFIG_DIR, log_hyperparameters, run_entry_point, single_run
+from bstdg.utils.task import (
+    CONFIG_DIR,
+    config_errors_exit,
+    log_hyperparameters,
+    run_entry_point,
+)
 
 # the net presets (conf/model/net/*.yaml) start from the code defaults: registered before any
 # config of CONFIG_DIR is composed (here, by eval, by the tests)
@@ -168,12 +173,8 @@ def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the optimized metric for sweepers. With
     ``ckpt_path=auto`` a finished run is skipped and an interrupted one resumed
     (:mod:`bstdg.utils.auto_resume`)."""
-    try:
+    with config_errors_exit("bstdg-train"):
         done = resolve_auto_resume(cfg)
-    except ConfigError as err:
-        if not single_run():
-            raise
-        raise SystemExit(f"bstdg-train: error: {err}") from None
     metrics = done if done is not None else run_entry_point("bstdg-train", train, cfg)
     name = cfg.get("optimized_metric")
     if name and name in metrics:

@@ -287,17 +287,25 @@ def single_run() -> bool:
     return not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN
 
 
+@contextmanager
+def config_errors_exit(name: str) -> Iterator[None]:
+    """In a single run, a :class:`ConfigError` raised inside exits with ``name: error: ...``
+    and no traceback; in a multirun it propagates (the sweeper records a failed job)."""
+    try:
+        yield
+    except ConfigError as err:
+        if not single_run():
+            raise
+        raise SystemExit(f"{name}: error: {err}") from None
+
+
 def run_entry_point(name: str, task: TaskFn, cfg: DictConfig) -> dict[str, Any]:
     """``run_task`` for a console script: in a single run, a config problem is printed
     without a traceback and a run that did not finish exits non-zero (1, or 143 / 130
     for SIGTERM / Ctrl+C)."""
     outcome: dict[str, Any] = {}
-    try:
+    with config_errors_exit(name):
         metrics = run_task(task, cfg, outcome)
-    except ConfigError as err:
-        if not single_run():
-            raise
-        raise SystemExit(f"{name}: error: {err}") from None
     print_summary(cfg, metrics)
     if outcome.get("status") == "stopped":
         print(f"{name}: {outcome.get('error')}", file=sys.stderr)
