@@ -24,7 +24,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -111,7 +110,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
                     started = time.time()
                     torch.manual_seed(seed)
                     val, test = fit(_model(name, data["train"][0].shape[1]), data, args.epochs)
-                    run_dir = args.out / f"{args.split}_{size[0]}x{size[1]}_{dog}" / name / str(seed)
+                    run_dir = (args.out / f"{args.split}_{size[0]}x{size[1]}_{dog}" / name
+                               / str(seed))
                     written.append(write_metrics(run_dir / "metrics.json", {
                         "status": "finished", "experiment": f"caltech_probe_{name}",
                         "task": "probe", "seed": seed, "cfg/seed": seed,

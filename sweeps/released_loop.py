@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the released-code transcription lives with the tests
 
 from bstdg.data.sampler import EpochSeededReplacementSampler  # noqa: E402
+from bstdg.lit.test_curve import test_set_accuracy  # noqa: E402
 from bstdg.snn.online import online_sgd_steps  # noqa: E402
-from bstdg.snn.readout import correct_with_ties, decide  # noqa: E402
 from bstdg.train import CONFIG_DIR, build  # noqa: E402
 from bstdg.utils.metrics_file import write_metrics  # noqa: E402
 from bstdg.utils.run_info import run_metadata  # noqa: E402
@@ -57,15 +57,6 @@ def sample_order(n_train: int, seed: int, samples: int) -> np.ndarray:
         order.append(np.fromiter(iter(sampler), dtype=np.int64))
         epoch += 1
     return np.concatenate(order)[:samples]
-
-
-@torch.no_grad()
-def scores(module, t_in: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(acc, acc_ties) of the module's net on encoded inputs ``t_in``."""
-    out = module.net(t_in)
-    pred = decide(out.out_times, out.v_fire, out.v_end, module.T, module.fallback)
-    ties = correct_with_ties(out.out_times, y, pred, module.T)
-    return float((pred == y).float().mean()), float(ties.float().mean())
 
 
 @torch.no_grad()
@@ -100,7 +91,6 @@ def main(argv: list[str] | None = None) -> list[Path]:
     x_val, y_val = _arrays(datamodule.val_set)
     x_val, y_val = x_val[: args.val_size], y_val[: args.val_size]
     t_tr = module.encoder(torch.from_numpy(x_tr))
-    t_val = module.encoder(torch.from_numpy(x_val))
     order = sample_order(len(y_tr), args.seed, args.samples)
 
     st = R.BS4NNState(
@@ -109,7 +99,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
         fact=[float(layer.fact) for layer in module.net.layers],
         lr=tuple(float(cfg.model.optimizer.lr) for _ in range(2)), Tmax=module.T)
     t_tr_np = t_tr.numpy()
-    y_val_t = torch.from_numpy(y_val)
+    val_batch = [(torch.from_numpy(x_val), torch.from_numpy(y_val))]  # one batch
     opt = cfg.model.optimizer
     curves: dict[str, dict[str, list[float]]] = {
         loop: {"acc": [], "acc_ties": []} for loop in ("platform", "released")}
@@ -128,7 +118,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
         seconds["released"] += time.time() - started
         models = {"platform": module, "released": as_module(st, module)}
         for loop, model in models.items():
-            acc, ties = scores(model, t_val, y_val_t)
+            acc, ties = test_set_accuracy(model, val_batch)
             curves[loop]["acc"].append(acc)
             curves[loop]["acc_ties"].append(ties)
         print(f"{hi} samples: val acc / acc_ties " + ", ".join(
@@ -136,10 +126,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
             for loop, c in curves.items()), flush=True)
     datamodule.setup("test")
     x_te, y_te = _arrays(datamodule.test_set)
-    t_te, y_te_t = module.encoder(torch.from_numpy(x_te)), torch.from_numpy(y_te)
+    test_batch = [(torch.from_numpy(x_te), torch.from_numpy(y_te))]
     written = []
     for loop, model in models.items():
-        test_acc, test_ties = scores(model, t_te, y_te_t)
+        test_acc, test_ties = test_set_accuracy(model, test_batch)
         written.append(write_metrics(args.out / loop / str(args.seed) / "metrics.json", {
             "status": "finished", "experiment": f"released_loop_bs4nn_{loop}",
             "task": "released_loop", "seed": args.seed, "cfg/seed": args.seed,
