@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# The released BS4NN loop (literal numpy transcription of BS4NN_mnist.ipynb) beside the
-# platform's online kernel, same weights, same samples, seed 1 (sweeps/released_loop.py).
-# About 15 ms a sample on one core for the released loop: 66,000 samples take about 20 minutes.
-# QUICK=1: 512 samples. Output: logs/tables/released_loop/ (run records), results/released_loop/.
+# Each baseline's released training loop (literal transcription, tests/helpers/
+# released_updates.py) beside the platform's, same weights, same samples, seed 1
+# (sweeps/released_loop.py). One core: BS4NN 66,000 samples (about 20 minutes), S4NN three
+# epochs (about 20 minutes), SSTDP two epochs of batches of 64 (about 40 minutes).
+# QUICK=1: 512 samples each. Output: logs/tables/released_loop/<baseline>/ (run records),
+# results/released_loop/<baseline>/.
 source "$(dirname "$0")/_table.sh"
 loop() {
-  local name=$1; shift
+  local name=$1 baseline=$2; shift 2
   local out="${SWEEP_ROOT:-logs/tables}/$name"
   local quick=()
   if [ "${QUICK:-0}" = 1 ]; then quick=(--samples 512 --eval-every 256); fi
   for seed in ${SEEDS//,/ }; do
-    python "$(dirname "$0")/released_loop.py" --out "$out" --seed "$seed" "$@" "${quick[@]}"
+    python "$(dirname "$0")/released_loop.py" --baseline "$baseline" --out "$out" \
+      --seed "$seed" "$@" "${quick[@]}"
   done
   bstdg-report "$out" --out "${REPORT_ROOT:-results}/$name"
 }
 SEEDS="${SEEDS:-1}"
-loop released_loop --samples 66000 --eval-every 11000 "$@"
+loop released_loop/bs4nn bs4nn --samples 66000 --eval-every 11000 "$@"
+loop released_loop/s4nn s4nn --samples 165000 --eval-every 11000 "$@"
+loop released_loop/sstdp sstdp --samples 110000 --eval-every 11008 "$@"
