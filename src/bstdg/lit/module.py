@@ -17,6 +17,7 @@ from bstdg.lit.metrics import FireCounts, StageMeans, dead_and_saturated
 from bstdg.lit.online import check_online_module, online_training_step
 from bstdg.lit.policies import HIDDEN_FIRED
 from bstdg.snn.layers import NetOutput, SpikingNet
+from bstdg.snn.neurobench import neurobench_metrics
 from bstdg.snn.readout import FALLBACKS, correct_with_ties, decide
 from bstdg.snn.spike_stats import spike_statistics, statistic_names
 
@@ -294,7 +295,11 @@ class SpikingClassifier(pl.LightningModule):
         self._step(batch, "test")
 
     def on_test_epoch_end(self) -> None:
-        self._log_epoch("test")
+        values = self._log_epoch("test")
+        if values:  # NeuroBench's figures of the test set (bstdg.snn.neurobench)
+            for name, value in neurobench_metrics(values, self.net.layers, self.net,
+                                                  self.T).items():
+                self.log(name, value, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
