@@ -17,7 +17,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,interop]'
+	$(PY) -m pip install -q --no-deps 'norse>=1.1,<2'
 	@touch $(STAMP)
 
 train: setup

@@ -10,8 +10,9 @@ Writes into its run directory (``hydra.run.dir``, default ``logs/export/runs/<ti
   decision rule and its fallback, layer sizes, versions and the checkpoint's SHA-256;
   ``bstdg.runtime.load`` runs it with numpy only.
 * ``model.nir``: the network as a NIR graph (Input -> Linear -> IF -> ... -> Output; ±1
-  weights, IF thresholds) whose metadata notes the single-spike and delay semantics that
-  NIR's IF node does not express.
+  weights, IF thresholds, a self-inhibiting recurrent edge per layer for the single spike,
+  the output delay as Delay nodes or, ``nir_delays=shift``, as a time shift for consumers
+  without Delay; :mod:`bstdg.interop.nir_graph`), with its semantics in the metadata.
 * ``metrics.json``: status, paths and sizes (``export/model_bytes`` against the fp32
   checkpoint's ``export/ckpt_bytes``).
 
@@ -38,26 +39,13 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bstdg import runtime
+from bstdg.interop.nir_graph import DELAY_MODES, nir_graph
 from bstdg.utils.checks import ConfigError
 from bstdg.utils.task import CONFIG_DIR, output_dir, override_section, run_entry_point
 
 MODEL_FILE = "model.npz"
 NIR_FILE = "model.nir"
 
-SEMANTICS = (
-    "Single-spike non-leaky integrate-and-fire network in discrete time (steps 0..T-1). "
-    "Inputs are single spikes (time-to-first-spike code; one spike or none per input). "
-    "Synapses are instantaneous: an input spike at step t adds its weight (+1 or -1) to V "
-    "from step t on, V_j(t) = sum_i w_ji [t_i <= t]; there is no leak and no bias. A neuron "
-    "fires at most once: t_j = min{t + delay : V_j(t) > v_threshold_j (strict), t + delay <= "
-    "T - 1 - window_trim}, else it stays silent; after its spike it never fires again (NIR's "
-    "IF node resets to v_reset and may fire again: give it a refractory period of at least T "
-    "steps, or stop the neuron after its first spike). The spike is emitted `delay` steps "
-    "after the crossing (every neuron, every layer); NIR's IF has no such output delay. "
-    "Decision: the earliest output spike wins; ties go to the larger potential at the "
-    "firing step, then to the lower index; with no output spike the fallback decides "
-    "(max_potential: argmax of V_out(T - fallback_offset))."
-)
 
 
 class ExportError(ConfigError):
@@ -197,50 +185,14 @@ def payload_bytes(exported: runtime.ExportedModel) -> int:
                for a in exported.metadata["arrays"].values())
 
 
-def _nir_value(value: Any) -> Any:
-    """Metadata values NIR's HDF5 writer can store (None dropped, lists of numbers as
-    arrays, nested dicts kept)."""
-    if isinstance(value, Mapping):
-        return {str(k): _nir_value(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            return np.asarray(value)
-        return json.dumps(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
-def write_nir(path: Path, exported: runtime.ExportedModel) -> None:
-    """The network as a NIR graph: input -> (fc{k}: Linear +-1, if{k}: IF) per layer ->
-    output, with the single-spike/delay semantics and the export metadata noted."""
+def write_nir(path: Path, exported: runtime.ExportedModel, delays: str = "node") -> None:
+    """The network as a NIR graph (:func:`bstdg.interop.nir_graph.nir_graph`)."""
     import nir
 
-    sizes = exported.sizes
-    nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([sizes[0]])})}
-    edges: list[tuple[str, str]] = []
-    previous = "input"
-    note = {"delay": exported.delay, "single_spike": 1, "strict_threshold": 1}
-    for k, (w, theta) in enumerate(zip(exported.weights, exported.thresholds, strict=True)):
-        n_out = w.shape[0]
-        nodes[f"fc{k}"] = nir.Linear(weight=w.astype(np.float32),
-                                     metadata={"binary": 1, "sign_of_zero": 1})
-        nodes[f"if{k}"] = nir.IF(r=np.ones(n_out, np.float32), v_threshold=theta.copy(),
-                                 v_reset=np.zeros(n_out, np.float32), metadata=dict(note))
-        edges += [(previous, f"fc{k}"), (f"fc{k}", f"if{k}")]
-        previous = f"if{k}"
-    nodes["output"] = nir.Output(output_type={"output": np.array([sizes[-1]])})
-    edges.append((previous, "output"))
-    meta = exported.metadata
-    graph_meta = _nir_value({
-        "source": "bstdg-export", "format": runtime.FORMAT,
-        "semantics": SEMANTICS, "T": exported.T, "delay": exported.delay,
-        "window_trim": exported.window_trim, "sizes": sizes,
-        "decision": meta["decision"], "encoder": meta["encoder"],
-        "checkpoint_sha256": meta["source"]["checkpoint_sha256"],
-        "versions": meta["versions"],
-    })
-    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
+    try:
+        graph = nir_graph(exported, delays)
+    except ValueError as err:
+        raise ExportError(f"{path} not written ({exported.path} is): {err}") from None
     _atomic_write(path, lambda tmp: nir.write(tmp, graph))
 
 
@@ -299,6 +251,10 @@ def export(cfg: DictConfig, objects: dict[str, Any] | None = None
     if not ckpt_value:
         raise ExportError("no checkpoint given: bstdg-export ckpt_path=RUN/checkpoints/last.ckpt")
     ckpt = Path(str(ckpt_value))
+    delays = str(cfg.get("nir_delays", "node"))
+    if delays not in DELAY_MODES:
+        raise ExportError(f"unknown nir_delays={delays!r}; valid: {', '.join(DELAY_MODES)} "
+                          f"(shift: for NIR consumers without a Delay node, e.g. norse)")
     loaded = load_run(ckpt)
     model = loaded.model
     objects.update(model=model, ckpt_path=str(ckpt))
@@ -336,7 +292,7 @@ def export(cfg: DictConfig, objects: dict[str, Any] | None = None
     }
     if cfg.get("nir", True):
         nir_path = out / NIR_FILE
-        write_nir(nir_path, exported)
+        write_nir(nir_path, exported, delays)
         objects["nir_path"] = str(nir_path)
         metrics["export/nir_bytes"] = nir_path.stat().st_size
     checked = (f"self-check: {n_checked}/{n_checked} random samples identical (spike times, "
@@ -358,12 +314,12 @@ USAGE = (
     "bstdg-export writes a checkpoint of a bstdg-train run as model.npz (numpy runtime) and "
     "model.nir:\n"
     "  bstdg-export ckpt_path=RUN/checkpoints/last.ckpt [hydra.run.dir=DIR] "
-    "[self_check_samples=256] [nir=false]\n"
+    "[self_check_samples=256] [nir=false] [nir_delays=node|shift]\n"
     "The network, encoder and decision rule come from the checkpoint; they cannot be "
     "overridden here (retrain, or evaluate other settings with bstdg-eval)."
 )
 # Top-level keys of conf/export.yaml a command line may set (``hydra.*`` as well).
-EXPORT_KEYS = ("ckpt_path", "self_check_samples", "nir", "seed", "run_name", "tags",
+EXPORT_KEYS = ("ckpt_path", "self_check_samples", "nir", "nir_delays", "seed", "run_name", "tags",
                "task_name", "paths", "extras", "hydra", "local")
 
 

@@ -19,10 +19,11 @@ SOURCE = {"checkpoint": None, "checkpoint_sha256": "0" * 64}
 def small_model(
     T: int = 16, hidden: tuple[int, ...] = (12,), delay: int = 1, window_trim: int = 0,
     fallback_offset: int = 1, fallback: str = "max_potential", threshold_mode: str = "per_neuron",
-    encoder: Any = None, seed: int = 0,
+    encoder: Any = None, seed: int = 0, theta_min: float | None = None,
 ) -> SimpleNamespace:
     """A random binarized net (with fractional, some negative, thresholds and some latent
-    weights exactly 0) in the shape bstdg-export reads: ``net``, ``encoder``, ``fallback``."""
+    weights exactly 0) in the shape bstdg-export reads: ``net``, ``encoder``, ``fallback``;
+    ``theta_min`` clamps the thresholds (as training does)."""
     torch.manual_seed(seed)
     n_layers = len(hidden) + 1
     net = SpikingNet(
@@ -34,6 +35,8 @@ def small_model(
         for layer in net.layers:
             layer.weight[torch.rand(layer.weight.shape) < 0.1] = 0.0  # sign(0) = +1
             theta = torch.rand(layer.threshold.shape) * 5.0 - 0.7
+            if theta_min is not None:
+                theta = theta.clamp(min=theta_min)
             layer.threshold.copy_(theta)
     return SimpleNamespace(net=net, encoder=encoder or LatencyEncoder(T), fallback=fallback, T=T)
 
