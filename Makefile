@@ -17,7 +17,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev,interop]'
+	$(PY) -m pip install -q -e '.[dev,interop,tonic]'
 	$(PY) -m pip install -q --no-deps 'norse>=1.1,<2'
 	@touch $(STAMP)
 

@@ -170,7 +170,7 @@ def _shd_first_spike(events: np.ndarray, T: int, n_channels: int, t_window: floa
     rows = np.broadcast_to(np.arange(ev.shape[0])[:, None], units.shape)
     np.minimum.at(tau, (rows[valid], units[valid]), t[valid])
     has = np.isfinite(tau)
-    bins = np.floor(np.where(has, tau, 0).astype(np.float64) * (T / t_window))
+    bins = np.floor(np.where(has, tau, 0).astype(np.float64) * T / t_window)
     return np.where(has, np.clip(bins.astype(np.int64), 0, T - 1), T)
 
 

@@ -8,6 +8,8 @@ overriding three of its internals; it quantizes times to whole microseconds and 
 once per sample; and it is GPL-3.0 and pulls in librosa. Reading two vlen datasets is a few
 lines, keeps the exact stored times, and lets the tests run on small fake h5 files in the real
 layout (``tests/helpers/data_fakes.py``). Downloading with checksums is `bstdg.data.download`.
+``data=tonic`` with ``tonic.datasets.SHD`` (``experiment=shd_tonic_bstdg``) reads the same
+files through tonic and gives the same spike times (``bstdg.data.tonic_events``).
 """
 
 from __future__ import annotations

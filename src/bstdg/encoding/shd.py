@@ -6,7 +6,9 @@ Input batch format: ``events`` float tensor ``(B, E, 2)`` of padded events
 Only events with ``0 <= time < t_window`` are used ("in-window"); padding (``+inf``),
 NaN, negative times and times ``>= t_window`` are ignored. An in-window event at time τ
 falls into bin ``floor(τ·T/t_window)`` (i.e. ``floor(τ/Δ)``, ``Δ = t_window/T``), evaluated
-in float64 on the stored (float32) time and clamped to ``T - 1``. Note that a float32 time
+in float64 on the stored (float32) time, product first, and clamped to ``T - 1``: exact for
+times in whole units (tonic's microseconds with ``t_window`` in microseconds) and for SHD's
+seconds with ``t_window = 1``. Note that a float32 time
 that is not exactly representable (e.g. ``0.01``) may sit just below a bin edge.
 
 :func:`shd_first_spike` is pure time-to-first-spike, one spike per channel, so the network
@@ -63,7 +65,7 @@ def _units_long(units: torch.Tensor, valid: torch.Tensor, n_channels: int) -> to
 def _bins(times: torch.Tensor, valid: torch.Tensor, T: int, t_window: float) -> torch.Tensor:
     wd = torch.float32 if times.device.type == "mps" else torch.float64
     tw = times.to(wd).masked_fill(~valid, 0.0)
-    b = torch.floor(tw * (T / t_window)).to(torch.long).clamp_(0, T - 1)
+    b = torch.floor(tw * T / t_window).to(torch.long).clamp_(0, T - 1)
     return b.masked_fill(~valid, T)
 
 

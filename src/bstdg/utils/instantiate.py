@@ -27,20 +27,23 @@ from bstdg.utils.checks import ConfigError
 #      (``bstdg.snn.SpikingNet`` for ``bstdg.snn.layers.SpikingNet``, ``torch.optim.Adam``);
 #      no attribute hops through what a module imports (``bstdg.report.tables.Path``);
 #   3. the class is one of those allowed at that key (ALLOWED_CLASSES).
-ALLOWED_PACKAGES = ("bstdg", "torch.optim")
+ALLOWED_PACKAGES = ("bstdg", "torch.optim", "tonic.datasets")
 
 # The classes allowed at each key of a saved config, by their own names. TORCH_OPTIMIZERS and
 # TORCH_SCHEDULERS stand for every public optimiser class of ``torch.optim`` and every
 # scheduler class of ``torch.optim.lr_scheduler`` (the README promises any scheduler).
 TORCH_OPTIMIZERS = "<every torch.optim optimiser>"
 TORCH_SCHEDULERS = "<every torch.optim.lr_scheduler scheduler>"
+TONIC_DATASETS = "<every tonic.datasets dataset class>"  # data=tonic's data.dataset
 ALLOWED_CLASSES: dict[str, tuple[str, ...]] = {
     "data": (
         "bstdg.data.mnist.MNISTDataModule",
         "bstdg.data.shd.SHDDataModule",
         "bstdg.data.synthetic.SyntheticDataModule",
         "bstdg.data.caltech.CaltechFaceMotorbikeDataModule",
+        "bstdg.data.tonic_events.TonicDataModule",
     ),
+    "data.dataset": (TONIC_DATASETS,),
     "encoder": (
         "bstdg.encoding.encoders.LatencyEncoder",
         "bstdg.encoding.encoders.SHDFirstSpikeEncoder",
@@ -89,6 +92,14 @@ def _torch_schedulers() -> set[type]:
             and issubclass(c, bases) and name not in ("LRScheduler",)}
 
 
+def _tonic_datasets() -> set[type]:
+    import tonic.dataset
+    import tonic.datasets
+
+    return {c for c in vars(tonic.datasets).values()
+            if isinstance(c, type) and issubclass(c, tonic.dataset.Dataset)}
+
+
 @functools.cache
 def allowed_classes(key: str) -> frozenset[type] | None:
     """The classes a saved config may instantiate at ``key`` (``model.net``), or None when
@@ -102,6 +113,8 @@ def allowed_classes(key: str) -> frozenset[type] | None:
             classes |= _torch_optimizers()
         elif name == TORCH_SCHEDULERS:
             classes |= _torch_schedulers()
+        elif name == TONIC_DATASETS:
+            classes |= _tonic_datasets()
         else:
             module, _, attr = name.rpartition(".")
             classes.add(getattr(importlib.import_module(module), attr))
@@ -111,7 +124,8 @@ def allowed_classes(key: str) -> frozenset[type] | None:
 def _describe(key: str) -> str:
     return ", ".join(
         "the torch.optim optimisers" if n == TORCH_OPTIMIZERS
-        else "the torch.optim.lr_scheduler schedulers" if n == TORCH_SCHEDULERS else n
+        else "the torch.optim.lr_scheduler schedulers" if n == TORCH_SCHEDULERS
+        else "the tonic.datasets classes" if n == TONIC_DATASETS else n
         for n in ALLOWED_CLASSES[key]
     )
 

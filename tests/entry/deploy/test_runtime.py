@@ -235,8 +235,10 @@ def test_nir_round_trip(exported_small, tmp_path: Path) -> None:
     exported = rt.load(path)
     write_nir(tmp_path / "model.nir", exported)
     graph = nir.read(tmp_path / "model.nir")
-    assert graph.edges == [("input", "fc0"), ("fc0", "if0"), ("if0", "fc1"), ("fc1", "if1"),
-                           ("if1", "output")]
+    assert graph.edges == [("input", "fc0"), ("fc0", "if0"), ("if0", "inh0"), ("inh0", "if0"),
+                           ("if0", "delay0"), ("delay0", "fc1"), ("fc1", "if1"),
+                           ("if1", "inh1"), ("inh1", "if1"), ("if1", "delay1"),
+                           ("delay1", "output")]
     for k, layer in enumerate(model.net.layers):
         fc, neuron = graph.nodes[f"fc{k}"], graph.nodes[f"if{k}"]
         assert isinstance(fc, nir.Linear) and isinstance(neuron, nir.IF)
