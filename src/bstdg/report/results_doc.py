@@ -304,6 +304,10 @@ def render_section(section: Section, root: str | Path,
 
     loaded, missing, files, stored = _load(section, root, archived or {})
     runs, absent = filter_runs(loaded, section.filter) if not loaded.empty else (loaded, [])
+    if section.filter and not loaded.empty:  # archive only the runs the section shows
+        shown = set(runs[RUN_DIR]) if RUN_DIR in runs else set()
+        files = {k: f for k, f in files.items() if str(f.parent) in shown}
+        stored = {k: v for k, v in stored.items() if str(root / k) in shown}
     if runs.empty:
         if loaded.empty:
             why = f"no metrics.json at or beneath {', '.join(f'`{r}`' for r in section.runs)}"

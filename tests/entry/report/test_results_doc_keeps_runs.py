@@ -155,3 +155,14 @@ def test_a_section_with_no_run_says_what_to_run(repo: Path,
     err = capsys.readouterr().err
     assert "'F-MNIST' has no run in logs/tables/fmnist nor in the archive: run " \
            "`bstdg-train -m experiment=fmnist_bstdg seed=1,2`" in err
+
+
+def test_the_archive_drops_runs_a_sections_filter_leaves_out(repo: Path) -> None:
+    write_run(repo / "logs" / "tables" / "mnist", "2", **finished(3, 64, 0.9, 50.0),
+              experiment="mnist_other")
+    spec = SPEC.replace("    targets:", "    filter: {experiment: mnist_bstdg}\n    targets:", 1)
+    (repo / "docs" / "results.yaml").write_text(spec)
+    text = _build(repo)
+    assert sorted(_archive(repo)["runs"]) == ["logs/tables/mnist/0", "logs/tables/mnist/1"]
+    shutil.rmtree(repo / "logs")
+    assert _build(repo) == text
