@@ -99,7 +99,7 @@ class SteppedTwin(nn.Module):
             extra = {n.replace(".", "_"): t for n, t in (*layer.named_parameters(),
                                                        *layer.named_buffers())
                      if n not in ("weight", "threshold")}
-            theta = layer.threshold.detach().expand(layer.out_features)
+            theta = layer.threshold.detach()  # (1,) or (N_out,), as the layer keeps it
             last = self.T - 1 - (layer.spec.window_trim or 0)
             neurons.append(SingleSpikeIF(theta, layer.spec.delay, last, extra))
         self.fcs, self.neurons = nn.ModuleList(fcs), nn.ModuleList(neurons)

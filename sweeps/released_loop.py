@@ -60,7 +60,8 @@ def _arrays(subset) -> tuple[np.ndarray, np.ndarray]:
 def epoch_orders(sampling: str, n_train: int, seed: int, samples: int,
                  batch: int = 1) -> list[np.ndarray]:
     """The training indices the preset's sampler draws, one array per epoch (each cut to
-    whole batches of ``batch``, as ``drop_last``), until ``samples`` are drawn."""
+    whole batches of ``batch``, as ``drop_last``), until ``samples`` are drawn: the last array
+    stops at ``samples``, so it may end in a partial batch."""
     sampler, orders, epoch, drawn = training_sampler(sampling, n_train, seed), [], 0, 0
     while drawn < samples:
         if sampler is None:
@@ -92,6 +93,13 @@ class Loops:
 
     @classmethod
     def start(cls, baseline: str, cfg: Any, module: Any) -> Loops:
+        revival = cfg.get("callbacks", {}).get("dead_neuron_revival")
+        if len(module.net.layers) != 2 or (revival is not None and (
+                baseline == "bs4nn" or revival.get("mode", "incoming") != "incoming")):
+            raise SystemExit(
+                "the released loops are one-hidden-layer nets whose dead-neuron revival (S4NN, "
+                "SSTDP) re-draws incoming weights only: keep model.net.hidden one layer and "
+                "callbacks.dead_neuron_revival.mode=incoming (null for bs4nn)")
         w = [layer.weight.detach().numpy() for layer in module.net.layers]
         opt = cfg.model.optimizer
         if baseline == "bs4nn":
@@ -195,6 +203,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--data-dir", default=None, help="default: $BSTDG_DATA_DIR")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides of the preset")
     args = parser.parse_args(argv)
+    if args.samples < 1 or args.eval_every < 1:
+        parser.error("--samples and --eval-every must be >= 1")
     torch.set_num_threads(1)
     overrides = [f"experiment=mnist_{args.baseline}", f"seed={args.seed}", "logger=none",
                  *args.overrides]

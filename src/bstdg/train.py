@@ -15,7 +15,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 
 from bstdg.config_defaults import register_net_defaults
-from bstdg.data.config import check_size_keys
+from bstdg.data.config import check_optional_packages, check_size_keys
 from bstdg.data.errors import InvalidDataConfigError
 from bstdg.loading import instantiate_model
 from bstdg.tracking.logged_config import wandb_config
@@ -44,6 +44,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
     check_run_config(cfg)
     try:
         check_size_keys(cfg.data)  # sizes come from the DataModule, not the config
+        check_optional_packages(cfg.data)
     except InvalidDataConfigError as err:
         raise ConfigError(str(err)) from None
     if cfg.get("seed") is not None:

@@ -98,3 +98,18 @@ def test_saved_tonic_config_targets_are_checked() -> None:
     bad = {**good, "dataset": {"_target_": "tonic.io.read_mnist_file"}}
     with pytest.raises(UnsafeTargetError, match="data.dataset._target_"):
         check_targets(bad, "run config", "data")
+
+
+def test_data_tonic_without_tonic_says_how_to_install(monkeypatch) -> None:
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    from bstdg.data.config import check_optional_packages
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tonic" else real(name, *a))
+    cfg = OmegaConf.create({"_target_": "bstdg.data.tonic_events.TonicDataModule"})
+    with pytest.raises(ValueError, match=r"pip install -e \.\[tonic\]"):
+        check_optional_packages(cfg)

@@ -12,18 +12,23 @@ import torch
 from torch import nn
 
 
-def stepwise_counts(times: Sequence[torch.Tensor], T: int) -> dict[str, float]:
+def stepwise_counts(times: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
+                    T: int) -> dict[str, float]:
     """Per-sample ``effective_acs`` and ``dense`` synaptic operations and the activation
     sparsity of a net whose layers' spike times are ``times`` (input first, (B, N) each;
-    ``t >= T``: no spike in the window)."""
+    ``t >= T``: no spike in the window) and forward weights ``weights`` ((N_out, N_in) each):
+    NeuroBench's binary copy of a layer has 1 where a weight is non-zero, and all ones for
+    the dense count."""
     batch = times[0].shape[0]
     acs = dense = active = outputs = 0.0
-    for src, dst in zip(times[:-1], times[1:], strict=True):
+    for src, dst, w in zip(times[:-1], times[1:], weights, strict=True):
+        nonzero = nn.Linear(src.shape[1], dst.shape[1], bias=False)
         ones = nn.Linear(src.shape[1], dst.shape[1], bias=False)
-        nn.init.ones_(ones.weight)
         with torch.no_grad():
+            nonzero.weight.copy_((w != 0).float())
+            nn.init.ones_(ones.weight)
             for t in range(T):
-                acs += float(ones((src == t).float()).sum())
+                acs += float(nonzero((src == t).float()).sum())
                 dense += float(ones(torch.ones(src.shape)).sum())
                 fired = dst == t
                 active += float(fired.count_nonzero())

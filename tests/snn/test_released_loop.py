@@ -1,5 +1,5 @@
 """sweeps/released_loop.py: each baseline's released loop and the platform's, on fake MNIST
-files, give the same curves and the same final models (run records bstdg-report reads)."""
+files, give the same validation curves and test accuracies (run records bstdg-report reads)."""
 
 from __future__ import annotations
 
@@ -52,11 +52,16 @@ def test_epoch_orders_follow_the_presets_sampler(script: dict) -> None:
     assert sorted(perm[0]) == list(range(10)) and not (perm[0] == perm[1]).all()
 
 
-def test_eval_every_must_be_whole_batches(script: dict, mnist_root: Path,
-                                          tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [
+    ["--baseline", "sstdp", "--samples", "128", "--eval-every", "50"],  # not whole batches
+    ["--baseline", "s4nn", "--samples", "0"],
+    ["--baseline", "s4nn", "--samples", "50", "data.val_size=20",
+     "callbacks.dead_neuron_revival.mode=full"],
+])
+def test_bad_arguments_stop_with_a_message(script: dict, mnist_root: Path, tmp_path: Path,
+                                           args: list[str]) -> None:
     with pytest.raises(SystemExit):
-        script["main"](["--baseline", "sstdp", "--out", str(tmp_path), "--samples", "128",
-                        "--eval-every", "50", "--data-dir", str(mnist_root)])
+        script["main"](["--out", str(tmp_path), "--data-dir", str(mnist_root), *args])
 
 
 @pytest.mark.parametrize("baseline", ["s4nn", "sstdp"])

@@ -60,3 +60,15 @@ def check_size_keys(data_cfg: Any) -> None:
                 f"from the DataModule. Remove data.{key} (from the command line or your "
                 f"experiment file)."
             )
+
+
+def check_optional_packages(data_cfg: Any) -> None:
+    """Refuse ``data=tonic`` when tonic is not installed, with the command that installs it."""
+    import importlib.util
+
+    target = data_cfg.get("_target_") if isinstance(data_cfg, DictConfig) else None
+    if target == "bstdg.data.tonic_events.TonicDataModule" and (
+            importlib.util.find_spec("tonic") is None):
+        raise InvalidDataConfigError(
+            "data=tonic reads tonic's datasets, but tonic is not installed: pip install -e "
+            ".[tonic] (tonic is GPL-3.0, an optional extra of bstdg)")

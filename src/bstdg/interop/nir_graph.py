@@ -8,7 +8,7 @@ consumer takes a recurrent edge from the previous step, as NIR's graph semantics
 
 The spike's output delay (``delay`` steps after the crossing) is either an explicit
 ``delay{k}`` node after every IF (``delays="node"``, exact for a consumer that runs NIR's
-Delay), or left out (``delays="shift"``) for consumers without Delay (norse, snntorch): in a
+Delay), or left out (``delays="shift"``) for consumers without Delay (norse): in a
 network whose every layer has the same delay d and no negative threshold (a neuron then
 crosses only after its inputs, so its crossing moves with them), dropping the delays only
 moves the output spikes earlier by L d (L layers). The graph's metadata then says how to

@@ -23,16 +23,23 @@ def _meta_int(graph: Any, key: str) -> int:
 
 def run_in_norse(graph: Any, t_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(output spike times (B, C) in [0, T], v_fire, v_end) of ``graph`` (a NIR graph
-    written by bstdg-export with ``nir_delays=shift``) on input spike times ``t_in`` (B, N)."""
+    written by bstdg-export without Delay nodes: ``nir_delays=shift``, or a net with delay 0)
+    on input spike times ``t_in`` (B, N)."""
+    import nir
     import norse.torch
     import torch
 
-    if str(graph.metadata.get("delays")) != "shift":
+    if any(isinstance(node, nir.Delay) for node in graph.nodes.values()):
         raise ValueError("norse has no Delay node: export with nir_delays=shift "
                          "(bstdg-export ... nir_delays=shift)")
     T, n_layers = _meta_int(graph, "T"), len(np.asarray(graph.metadata["sizes"])) - 1
     steps, shift = _meta_int(graph, "run_steps"), _meta_int(graph, "output_time_shift")
     last, v_end_step = _meta_int(graph, "last_output_time"), _meta_int(graph, "v_end_step")
+    if v_end_step >= steps:
+        raise ValueError(
+            f"the graph decides a silent sample by the potential at step {v_end_step}, after "
+            f"the {steps} simulated steps (fallback_offset < 1 + window_trim): norse would run "
+            f"hidden neurons where bstdg simulates nothing; run it with bstdg.runtime")
     out_fc = f"fc{n_layers - 1}"
     module = norse.torch.from_nir(graph)
     x = torch.as_tensor(np.asarray(t_in))
@@ -43,7 +50,7 @@ def run_in_norse(graph: Any, t_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     v_now = torch.zeros(batch, n_out)
     state = None
     with torch.no_grad():
-        for step in range(max(steps, v_end_step + 1)):
+        for step in range(steps):
             z, state = module((x == step).float(), state)
             v_now = v_now + state.cache[out_fc]  # V(step): every input so far, no reset
             first = (z > 0) & (times == T) & (step + shift <= last)

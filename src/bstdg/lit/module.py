@@ -214,7 +214,8 @@ class SpikingClassifier(pl.LightningModule):
                 f"model.optimizer.lr."
             )
         pred = decide(out.out_times.detach(), out.v_fire, out.v_end, self.T, self.fallback)
-        values = spike_statistics(t_in, out, self.T)
+        values = spike_statistics(t_in, out, self.T,
+                                  [layer.fan_out() for layer in self.net.layers])
         values["acc"] = (pred == y).float()
         values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
         values["loss"] = loss.detach()

@@ -186,6 +186,14 @@ class SpikingLinear(nn.Module):
         self.threshold.copy_((self.fact_thr / self.fact).to(self.threshold.dtype))
 
     @torch.no_grad()
+    def fan_out(self) -> torch.Tensor:
+        """(N_in,) synapses each input drives: its non-zero forward weights (all N_out for
+        binary weights, sign(0) = +1)."""
+        if self.spec.binary:
+            return torch.full((self.in_features,), self.out_features, device=self.weight.device)
+        return (self.weight != 0).sum(0)
+
+    @torch.no_grad()
     def potential_at(self, t_in: torch.Tensor, step: int) -> torch.Tensor:
         """V_j(step) = sum_i w_hat_ji [t_i <= step] (B, N_out), float64 sums, float32 out."""
         w_hat = binarize(self.weight) if self.spec.binary else self.weight

@@ -10,8 +10,9 @@ for the window ``T``:
   ``1 - sum_k spikes_k / (T * sum_k N_k)``; a single-spike neuron is active at one step at
   most;
 * synaptic operations per sample: ``effective_acs`` counts each spike that enters a layer
-  (input spikes included) once per synapse it drives, ``sum_k spikes_{k-1} * N_k``
-  (the platform's ``synops``); ``effective_macs`` is 0, as every layer's input is binary;
+  (input spikes included) once per non-zero synapse it drives (``N_k`` each for binary
+  weights; the platform's ``synops``); ``effective_macs`` is 0, as every layer's input is
+  binary;
   ``dense`` counts every synapse at every step, ``T * sum_k N_{k-1} * N_k``.
 
 The per-sample figures average over the test set as NeuroBench's accumulated metrics do

@@ -166,3 +166,11 @@ def test_the_archive_drops_runs_a_sections_filter_leaves_out(repo: Path) -> None
     assert sorted(_archive(repo)["runs"]) == ["logs/tables/mnist/0", "logs/tables/mnist/1"]
     shutil.rmtree(repo / "logs")
     assert _build(repo) == text
+
+
+def test_a_filter_that_matches_no_run_keeps_the_sections_archived_runs(repo: Path) -> None:
+    _build(repo)
+    spec = SPEC.replace("    targets:", "    filter: {experiment: mnist_typo}\n    targets:", 1)
+    (repo / "docs" / "results.yaml").write_text(spec)
+    assert "Not run yet" in _section(_build(repo), "MNIST 600")
+    assert sorted(_archive(repo)["runs"]) == ["logs/tables/mnist/0", "logs/tables/mnist/1"]
