@@ -2,7 +2,8 @@
 # Each baseline's released training loop (literal transcription, tests/helpers/
 # released_updates.py) beside the platform's, same weights, same samples, seed 1
 # (sweeps/released_loop.py). One core: BS4NN 66,000 samples (about 20 minutes), S4NN three
-# epochs (about 20 minutes), SSTDP two epochs of batches of 64 (about 40 minutes).
+# epochs (about 20 minutes), SSTDP 110,000 samples: two epochs of batches of 64, then one
+# batch of 48 (about 40 minutes).
 # QUICK=1: 512 samples each. Output: logs/tables/released_loop/<baseline>/ (run records),
 # results/released_loop/<baseline>/.
 source "$(dirname "$0")/_table.sh"
