@@ -49,20 +49,22 @@ RTOL = 1e-6
 class SingleSpikeIF(nn.Module):
     """Non-leaky IF neuron stepped one step per call (bstdg.snn.functional.first_spike_times):
     V(t) = V(t - 1) + I(t) up to step ``last``; a neuron that has not fired and has
-    V(t) > theta at a step with t + delay <= last emits its one spike at t + delay."""
+    V(t) > theta at a step with t + delay <= last emits its one spike at t + delay. It keeps
+    V at the crossing (``v_fire``), at ``last`` (``v_last``) and at ``v_at`` (``v_end``, the
+    step whose potential decides a sample with no output spike)."""
 
-    def __init__(self, threshold: torch.Tensor, delay: int, last: int,
+    def __init__(self, threshold: torch.Tensor, delay: int, last: int, v_at: int,
                  extra: dict[str, torch.Tensor]) -> None:
         super().__init__()
         self.register_buffer("threshold", threshold.detach().clone())
         for name, value in extra.items():  # the layer's other tensors, for the footprint
             self.register_buffer(name, value.detach().clone())
-        self.delay, self.last = delay, last
+        self.delay, self.last, self.v_at = delay, last, min(v_at, last)
 
     def reset(self, batch: int, n: int) -> None:
         self.v = torch.zeros(batch, n, dtype=torch.float64)
         self.v_fire = torch.zeros(batch, n, dtype=torch.float64)  # V at the crossing step
-        self.v_end = self.v  # V at the last simulated step
+        self.v_last = self.v_end = self.v
         self.fired = torch.zeros(batch, n, dtype=torch.bool)
         self.pending: list[torch.Tensor] = [torch.zeros(batch, n)] * self.delay
         self.t = 0
@@ -70,6 +72,8 @@ class SingleSpikeIF(nn.Module):
     def forward(self, current: torch.Tensor) -> torch.Tensor:
         if self.t <= self.last:
             self.v = self.v + current.double()
+            self.v_last = self.v
+        if self.t == self.v_at:
             self.v_end = self.v
         if self.t + self.delay <= self.last:
             cross = ~self.fired & (self.v > self.threshold.double())
@@ -101,7 +105,8 @@ class SteppedTwin(nn.Module):
                      if n not in ("weight", "threshold")}
             theta = layer.threshold.detach()  # (1,) or (N_out,), as the layer keeps it
             last = self.T - 1 - (layer.spec.window_trim or 0)
-            neurons.append(SingleSpikeIF(theta, layer.spec.delay, last, extra))
+            v_at = self.T - model.net.fallback_offset
+            neurons.append(SingleSpikeIF(theta, layer.spec.delay, last, v_at, extra))
         self.fcs, self.neurons = nn.ModuleList(fcs), nn.ModuleList(neurons)
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
@@ -116,7 +121,7 @@ class SteppedTwin(nn.Module):
                 self.times[k] = torch.where((s > 0) & (self.times[k] == self.T), t,
                                             self.times[k])
         out = self.neurons[-1]
-        v_fire = torch.where(self.times[-1] < self.T, out.v_fire, out.v_end)
+        v_fire = torch.where(self.times[-1] < self.T, out.v_fire, out.v_last)
         return decide(self.times[-1], v_fire.float(), out.v_end.float(), self.T, self.fallback)
 
 
