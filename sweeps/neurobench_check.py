@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     means = {k: float(v.double().mean())
              for k, v in spike_statistics(t_in, out, model.T).items()}
     means["acc"] = float((pred == y).float().mean())
-    ours = neurobench_metrics(means, model.net.layers, model.net, model.T)
+    ours = neurobench_metrics(means, model.net)
     pairs = {
         "footprint": theirs["Footprint"],
         "connection_sparsity": theirs["ConnectionSparsity"],

@@ -173,9 +173,8 @@ class Loops:
             if loop == "platform":
                 layer.reinit_neurons_(dead)
                 continue
-            fresh = torch.empty(int(dead.sum()), layer.in_features).uniform_(*layer.init_range)
             w = self.released.W[0][:, :, 0] if self.baseline == "s4nn" else self.released[0]
-            w[dead.numpy()] = fresh.numpy().astype(w.dtype)
+            w[dead.numpy()] = layer.draw_incoming(int(dead.sum())).numpy().astype(w.dtype)
 
     @torch.no_grad()
     def released_module(self) -> Any:

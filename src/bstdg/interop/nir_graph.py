@@ -20,6 +20,8 @@ silent sample is the one at consumer step ``v_end_step``.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -110,9 +112,6 @@ def nir_graph(exported: Any, delays: str = "node") -> Any:
 def _nir_value(value: Any) -> Any:
     """Metadata values NIR's HDF5 writer can store (None dropped, lists of numbers as
     arrays, nested dicts kept)."""
-    import json
-    from collections.abc import Mapping
-
     if isinstance(value, Mapping):
         return {str(k): _nir_value(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):

@@ -256,8 +256,7 @@ def per_sample_columns(pl_module: Any, loader: Any) -> dict[str, np.ndarray]:
         x, y = x.to(pl_module.device), y.to(pl_module.device)
         t_in = pl_module.encoder(x)
         out = pl_module.net(t_in)
-        stats = spike_statistics(t_in, out, T,
-                                 [layer.fan_out() for layer in pl_module.net.layers])
+        stats = spike_statistics(t_in, out, T, pl_module.net.fan_outs())
         pred = decide(out.out_times, out.v_fire, out.v_end, T, pl_module.fallback)
         values = {"label": y, "pred": pred, **{k: stats[k] for k in PER_SAMPLE_COLUMNS[2:]}}
         for name, value in values.items():

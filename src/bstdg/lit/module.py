@@ -214,8 +214,7 @@ class SpikingClassifier(pl.LightningModule):
                 f"model.optimizer.lr."
             )
         pred = decide(out.out_times.detach(), out.v_fire, out.v_end, self.T, self.fallback)
-        values = spike_statistics(t_in, out, self.T,
-                                  [layer.fan_out() for layer in self.net.layers])
+        values = spike_statistics(t_in, out, self.T, self.net.fan_outs())
         values["acc"] = (pred == y).float()
         values["acc_ties"] = correct_with_ties(out.out_times.detach(), y, pred, self.T).float()
         values["loss"] = loss.detach()
@@ -298,8 +297,7 @@ class SpikingClassifier(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         values = self._log_epoch("test")
         if values:  # NeuroBench's figures of the test set (bstdg.snn.neurobench)
-            for name, value in neurobench_metrics(values, self.net.layers, self.net,
-                                                  self.T).items():
+            for name, value in neurobench_metrics(values, self.net).items():
                 self.log(name, value, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:

@@ -305,7 +305,7 @@ def render_section(section: Section, root: str | Path,
     loaded, missing, files, stored = _load(section, root, archived or {})
     runs, absent = filter_runs(loaded, section.filter) if not loaded.empty else (loaded, [])
     if section.filter and not runs.empty:  # archive only the runs the section shows
-        shown = set(runs[RUN_DIR]) if RUN_DIR in runs else set()
+        shown = set(runs[RUN_DIR])
         files = {k: f for k, f in files.items() if str(f.parent) in shown}
         stored = {k: v for k, v in stored.items() if str(root / k) in shown}
     if runs.empty:

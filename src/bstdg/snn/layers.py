@@ -201,12 +201,18 @@ class SpikingLinear(nn.Module):
         return (spiked.to(torch.float64) @ w_hat.detach().to(torch.float64).T).float()
 
     @torch.no_grad()
+    def draw_incoming(self, count: int) -> torch.Tensor:
+        """``count`` fresh rows of incoming weights (count, N_in), from U[init_range] with
+        torch's generator, as the layer was initialised."""
+        fresh = torch.empty(count, self.in_features, device=self.weight.device)
+        return fresh.uniform_(*self.init_range).to(self.weight.dtype)
+
+    @torch.no_grad()
     def reinit_neurons_(self, mask: torch.Tensor) -> int:
         """Re-draw the incoming weights of the neurons in ``mask`` (dead-neuron reset)."""
         count = int(mask.sum())
         if count:
-            fresh = torch.empty(count, self.in_features, device=self.weight.device)
-            self.weight[mask] = fresh.uniform_(*self.init_range).to(self.weight.dtype)
+            self.weight[mask] = self.draw_incoming(count)
         return count
 
     def extra_repr(self) -> str:
@@ -356,6 +362,10 @@ class SpikingNet(nn.Module):
     def T(self) -> int:
         """The window length of the layers' spec."""
         return self.layers[0].spec.T
+
+    def fan_outs(self) -> list[torch.Tensor]:
+        """Per layer, the synapses each of its inputs drives (:meth:`SpikingLinear.fan_out`)."""
+        return [layer.fan_out() for layer in self.layers]
 
     def by_layer(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[LayerSpec]]:
         """The weights, thresholds and specs of the layers: what a backend's whole-net paths

@@ -59,11 +59,12 @@ def activation_sparsity(spikes_per_sample: float, neurons: int, T: int) -> float
     return 1.0 - spikes_per_sample / (neurons * T)
 
 
-def neurobench_metrics(means: Mapping[str, float], layers: Sequence[nn.Module],
-                       net: nn.Module, T: int) -> dict[str, float]:
+def neurobench_metrics(means: Mapping[str, float], net: nn.Module) -> dict[str, float]:
     """The ``neurobench/*`` figures of a test stage from its per-sample means (``acc``,
     ``synops``, ``spikes/layer<k>``, as :func:`~bstdg.snn.spike_stats.spike_statistics`
-    names them), the network's ``layers`` and the window ``T``."""
+    names them) and the network (a :class:`~bstdg.snn.layers.SpikingNet`: its layers and
+    window T)."""
+    layers, T = net.layers, int(net.T)
     sizes = [layers[0].in_features, *(layer.out_features for layer in layers)]
     spikes = sum(float(means[f"spikes/layer{k}"]) for k in range(1, len(layers) + 1))
     return {
