@@ -36,4 +36,8 @@ def test_shd_tonic_experiment_runs(make_cfg, tmp_path: Path) -> None:
                              f"paths.data_dir={tmp_path / 'data'}", *SHORT))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "finished" and metrics["experiment"] == "shd_tonic_bstdg"
-    assert "neurobench/synaptic_operations/effective_acs" in metrics
+    assert metrics["cfg/encoder.t_window"] == 1e6  # microseconds: tonic's time unit
+    # 700-400-20 at T = 100: every synapse at every step
+    assert metrics["neurobench/synaptic_operations/dense"] == 100 * (700 * 400 + 400 * 20)
+    assert metrics["neurobench/synaptic_operations/effective_acs"] == pytest.approx(
+        metrics["test/synops"], rel=1e-6)
